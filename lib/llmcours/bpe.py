@@ -1,0 +1,220 @@
+"""Byte-Pair Encoding (BPE): the tokenizer of GPT-2/3 and most LLMs (Sennrich et al., 2016).
+
+BPE starts from a vocabulary of single symbols and repeats one step: find the most frequent
+pair of adjacent symbols in the corpus C^(t) and merge it into a new symbol,
+
+    (a_t, b_t) = argmax_(a,b) count_{C^(t)}(a, b),        C^(t+1) = C^(t) with "a b" -> "ab",
+
+until the vocabulary reaches the size |V| asked for. To tokenize a new word, the learned
+merges are replayed in the order they were learned.
+
+Two versions live here:
+
+- ``train_on_words`` / ``segment``: the classic *teaching* version on characters (Sennrich's
+  ``low lower newest widest``), written for clarity: it recounts every pair at every merge.
+- ``BPETokenizer``: the byte-level version of GPT-2, in the spirit of karpathy/minbpe. The
+  text is first split by GPT-2's regular expression (so a merge never crosses a word
+  boundary), each piece is turned into its UTF-8 bytes (256 base tokens: no unknown token,
+  ever), and training keeps *incremental* pair counts: pairs are counted once over the unique
+  pieces weighted by their frequency, and after each merge only the pieces that contain the
+  merged pair are updated (an index pair -> pieces says which), with a max-heap of counts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+from pathlib import Path
+
+import regex  # the `regex` package (a dependency of transformers) knows \p{L} and \p{N}
+
+__all__ = ["GPT2_SPLIT_PATTERN", "BPETokenizer", "merge_pair", "segment", "train_on_words"]
+
+# GPT-2's pre-tokenization pattern: contractions, letters, digits, other symbols, spaces.
+# A space stays glued to the word that follows it (" chat"), as in GPT-2 and `tokenizers`.
+GPT2_SPLIT_PATTERN = (
+    r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# The teaching version: characters, recount everything at each step.
+# ---------------------------------------------------------------------------------------------
+def train_on_words(word_counts: Mapping[str, int], num_merges: int) -> list[tuple[str, str]]:
+    """Learn ``num_merges`` BPE merges on characters from ``{word: frequency}``.
+
+    Each word starts as its list of characters. At every step all adjacent pairs are counted
+    (weighted by the word's frequency) and the most frequent one is merged everywhere. On a
+    tie, the pair met first (words in the order given, left to right) wins. Training stops
+    early when no word has two symbols left. Returns the merges, in the order learned.
+    """
+    if num_merges < 0:
+        raise ValueError(f"num_merges ({num_merges}) must be >= 0")
+    if not word_counts:
+        raise ValueError("word_counts is empty: give at least one word")
+    words = {word: list(word) for word in word_counts}
+    merges: list[tuple[str, str]] = []
+    for _ in range(num_merges):
+        counts: dict[tuple[str, str], int] = {}
+        for word, symbols in words.items():
+            for pair in pairwise(symbols):
+                counts[pair] = counts.get(pair, 0) + word_counts[word]
+        if not counts:
+            break
+        best = max(counts, key=counts.get)  # first maximum in insertion order
+        merges.append(best)
+        words = {word: merge_pair(symbols, best) for word, symbols in words.items()}
+    return merges
+
+
+def segment(word: str, merges: Sequence[tuple[str, str]]) -> list[str]:
+    """Split ``word`` into characters, then apply ``merges`` one after the other, in order."""
+    symbols = list(word)
+    for pair in merges:
+        symbols = merge_pair(symbols, pair)
+    return symbols
+
+
+def merge_pair(symbols: list, pair: tuple, new=None) -> list:
+    """Replace every adjacent occurrence of ``pair`` in ``symbols`` (left to right) by ``new``.
+
+    ``new`` defaults to the concatenation ``pair[0] + pair[1]`` (strings in the teaching version).
+    """
+    if new is None:
+        new = pair[0] + pair[1]
+    out, i = [], 0
+    while i < len(symbols):
+        if i + 1 < len(symbols) and symbols[i] == pair[0] and symbols[i + 1] == pair[1]:
+            out.append(new)
+            i += 2
+        else:
+            out.append(symbols[i])
+            i += 1
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The byte-level tokenizer.
+# ---------------------------------------------------------------------------------------------
+class BPETokenizer:
+    """Byte-level BPE tokenizer: ids 0-255 are the bytes, id 256 + t is the t-th merge."""
+
+    def __init__(self, pattern: str = GPT2_SPLIT_PATTERN) -> None:
+        self.pattern = pattern
+        self._compiled = regex.compile(pattern)
+        self.merges: list[tuple[int, int]] = []  # ordered: merges[t] created id 256 + t
+        self._ranks: dict[tuple[int, int], int] = {}  # pair -> new id
+        self.vocab: dict[int, bytes] = {i: bytes([i]) for i in range(256)}
+        self._cache: dict[str, list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    # -- training -------------------------------------------------------------------------------
+    def train(self, text: str, vocab_size: int, verbose: bool = False) -> None:
+        """Learn ``vocab_size - 256`` merges on ``text`` (fewer if the pieces run out of pairs).
+
+        Pairs of equal count are broken by the smallest pair of ids, so training is
+        deterministic.
+        """
+        if not isinstance(vocab_size, int) or vocab_size < 256:
+            raise ValueError(f"vocab_size ({vocab_size!r}) must be an integer >= 256 (the bytes)")
+        if not text:
+            raise ValueError("text is empty: BPE needs a training corpus")
+        # Unique pieces (pre-tokenized "words") with their frequencies.
+        piece_counts = Counter(self._compiled.findall(text))
+        words = [list(piece.encode("utf-8")) for piece in piece_counts]
+        freqs = list(piece_counts.values())
+        # stats[pair] = weighted count; where[pair] = indices of the words that (may) hold it.
+        stats: dict[tuple[int, int], int] = defaultdict(int)
+        where: dict[tuple[int, int], set[int]] = defaultdict(set)
+        for i, (word, freq) in enumerate(zip(words, freqs, strict=True)):
+            for pair in pairwise(word):
+                stats[pair] += freq
+                where[pair].add(i)
+        heap = [(-count, pair) for pair, count in stats.items()]
+        heapq.heapify(heap)
+
+        self.merges, self._ranks, self._cache = [], {}, {}
+        self.vocab = {i: bytes([i]) for i in range(256)}
+        for new_id in range(256, vocab_size):
+            # Pop until an entry is up to date (old entries are left in the heap: lazy deletion).
+            while heap and stats.get(heap[0][1], 0) != -heap[0][0]:
+                heapq.heappop(heap)
+            if not heap:
+                break
+            count, pair = -heap[0][0], heap[0][1]
+            changed: set[tuple[int, int]] = set()
+            for i in where.pop(pair):
+                word, freq = words[i], freqs[i]
+                new_word = merge_pair(word, pair, new_id)
+                if len(new_word) == len(word):
+                    continue  # the index was stale: an earlier merge consumed the pair here
+                for p in pairwise(word):
+                    stats[p] -= freq
+                    changed.add(p)
+                for p in pairwise(new_word):
+                    stats[p] += freq
+                    where[p].add(i)
+                    changed.add(p)
+                words[i] = new_word
+            for p in changed:
+                if stats[p] > 0:
+                    heapq.heappush(heap, (-stats[p], p))
+                else:
+                    del stats[p]
+            self._add_merge(pair, new_id)
+            if verbose:
+                print(f"merge {new_id - 255}: {pair} -> {new_id} {self.vocab[new_id]!r} ({count})")
+
+    def _add_merge(self, pair: tuple[int, int], new_id: int) -> None:
+        self.merges.append(pair)
+        self._ranks[pair] = new_id
+        self.vocab[new_id] = self.vocab[pair[0]] + self.vocab[pair[1]]
+
+    # -- encoding and decoding ---------------------------------------------------------------
+    def _encode_piece(self, piece: str) -> list[int]:
+        ids = list(piece.encode("utf-8"))
+        while len(ids) >= 2:
+            # The pair learned earliest (lowest new id) is merged first, as in training.
+            pair = min(pairwise(ids), key=lambda p: self._ranks.get(p, float("inf")))
+            if pair not in self._ranks:
+                break
+            ids = merge_pair(ids, pair, self._ranks[pair])
+        return ids
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` (valid Unicode; a lone surrogate raises UnicodeEncodeError)."""
+        ids: list[int] = []
+        for piece in self._compiled.findall(text):
+            if piece not in self._cache:
+                self._cache[piece] = self._encode_piece(piece)
+            ids.extend(self._cache[piece])
+        return ids
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text of ``ids``. Arbitrary ids may cut a UTF-8 character: those bytes become U+FFFD."""
+        for i in ids:
+            if i not in self.vocab:
+                raise ValueError(f"ids contains {i!r}, not in the vocabulary (0..{len(self) - 1})")
+        return b"".join(self.vocab[i] for i in ids).decode("utf-8", errors="replace")
+
+    # -- persistence --------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write the pattern and the ordered merges to a JSON file (the vocabulary follows)."""
+        data = {"type": "llmcours-bpe", "pattern": self.pattern, "merges": self.merges}
+        Path(path).write_text(json.dumps(data), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> BPETokenizer:
+        """Rebuild a tokenizer written by :meth:`save`."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if data.get("type") != "llmcours-bpe":
+            raise ValueError(f"path ({path}) is not a file written by BPETokenizer.save")
+        tok = cls(pattern=data["pattern"])
+        for t, (a, b) in enumerate(data["merges"]):
+            tok._add_merge((a, b), 256 + t)
+        return tok
