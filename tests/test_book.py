@@ -1,0 +1,124 @@
+"""Consistency of the book: toc vs notebooks on disk, the Colab install cell, stripped outputs,
+and an executed build without errors (no browser; see test_site.py for the rendered pages)."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+from book_toc import CACHE, ROOT, SITE, load_config, source_of, toc_files
+
+INSTALL_CELL = """\
+# Sur Colab : installer la bibliothèque du cours (cette cellule ne fait rien ailleurs).
+import sys
+
+if "google.colab" in sys.modules:
+    %pip install -q "llmcours @ git+{url}"
+"""
+
+NOTEBOOKS = sorted(
+    p.relative_to(ROOT).with_suffix("").as_posix()
+    for pattern in ("chapters/*.ipynb", "labs/*/*.ipynb")
+    for p in ROOT.glob(pattern)
+)
+FRENCH_WORDS = re.compile(r"\b(le|la|les|des|du|de|et|un|une|est|pour|dans|vous)\b", re.IGNORECASE)
+
+
+def test_every_notebook_is_in_the_toc():
+    missing = sorted(set(NOTEBOOKS) - set(toc_files()))
+    assert not missing, f"notebooks absent from _toc.yml: {missing}"
+
+
+def test_every_toc_entry_exists():
+    absent = [page for page in toc_files() if source_of(page) is None]
+    assert not absent, f"_toc.yml lists pages with no .ipynb/.md source: {absent}"
+    pages = toc_files()
+    assert len(pages) == len(set(pages)), "a page is listed twice in _toc.yml"
+
+
+def test_solutions_never_reach_the_site():
+    leaked = [page for page in toc_files() if page.split("/")[0] == "solutions"]
+    assert not leaked, f"solutions listed in _toc.yml: {leaked}"
+    config = load_config()
+    assert config.get("only_build_toc_files") is True, "_config.yml: only_build_toc_files must be true"
+    assert "solutions" in config["exclude_patterns"], "_config.yml: exclude_patterns lacks solutions"
+    if SITE.is_dir():
+        built = [p.relative_to(SITE).as_posix() for p in SITE.rglob("solutions*")]
+        assert not built, f"the built site contains solutions: {built}"
+
+
+def test_labs_are_not_executed():
+    patterns = load_config()["execute"]["exclude_patterns"]
+    assert "labs/*/*.ipynb" in patterns, f"labs must be excluded from execution, got {patterns}"
+
+
+@pytest.mark.parametrize("page", NOTEBOOKS)
+def test_notebook_conventions(page):
+    nb = nbformat.read(ROOT / f"{page}.ipynb", as_version=4)
+    first, second = nb.cells[0], nb.cells[1]
+    assert first.cell_type == "markdown" and first.source.startswith("# "), (
+        f"{page}: cell 0 must be the markdown title '# ...'"
+    )
+    assert len(FRENCH_WORDS.findall(first.source)) >= 3, f"{page}: cell 0 is not in French"
+    expected = INSTALL_CELL.format(url=load_config()["repository"]["url"]).strip()
+    assert second.cell_type == "code" and second.source.strip() == expected, (
+        f"{page}: cell 1 must be exactly the Colab install cell:\n{expected}\n"
+        f"--- found ---\n{second.source}"
+    )
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not dirty, f"{page}: outputs not stripped in cells {dirty} (jupyter nbconvert --clear-output)"
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3", f"{page}: kernel must be python3"
+    assert "widgets" not in nb.metadata, f"{page}: widget state left in the metadata"
+
+
+def _executed_notebooks() -> list[str]:
+    excluded = load_config()["execute"]["exclude_patterns"]
+    return [p for p in NOTEBOOKS if not any((ROOT / f"{p}.ipynb").match(x) for x in excluded)]
+
+
+def test_the_build_executed_every_chapter_without_error():
+    """The jupyter-cache of the last build holds a successful run of each current notebook."""
+    from jupyter_cache import get_cache
+
+    if not (CACHE / "global.db").is_file():
+        pytest.fail(f"no execution cache at {CACHE}: build the site first (run `make site`)")
+    cache = get_cache(CACHE)
+    records = {ROOT.joinpath(r.uri).resolve(): r for r in cache.list_project_records()}
+    problems = []
+    for page in _executed_notebooks():
+        path = (ROOT / f"{page}.ipynb").resolve()
+        record = records.get(path)
+        if record is None:
+            problems.append(f"{page}: never executed by the build")
+        elif record.traceback:
+            problems.append(f"{page}: execution failed:\n{record.traceback[-2000:]}")
+        elif (cached := cache.get_cached_project_nb(record.pk)) is None:
+            problems.append(f"{page}: changed since the last build (run `make site`)")
+        else:
+            nb = cache.get_cache_bundle(cached.pk).nb
+            errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+            if errors:
+                problems.append(f"{page}: error output {errors[0].ename}: {errors[0].evalue}")
+    assert not problems, "\n".join(problems)
+
+
+def test_built_pages_show_their_figures_and_no_traceback():
+    """A chapter that draws shows figures (a kernel started with MPLBACKEND=Agg silently
+    draws nothing), and no error output reaches the page."""
+    if not SITE.is_dir():
+        pytest.fail(f"{SITE} is missing: build the site first (run `make site`)")
+    bad = []
+    for page in _executed_notebooks():
+        html = SITE / f"{page}.html"
+        if not html.is_file():
+            bad.append(f"{page}: not built")
+            continue
+        text = html.read_text(encoding="utf-8")
+        if 'class="output traceback' in text:
+            bad.append(f"{page}: shows a traceback")
+        nb = nbformat.read(ROOT / f"{page}.ipynb", as_version=4)
+        shows = any("plt.show()" in c.source for c in nb.cells if c.cell_type == "code")
+        if shows and not re.search(r'<img [^>]*src="[^"]*_images/', text):
+            bad.append(f"{page}: calls plt.show() but shows no figure (MPLBACKEND=Agg set?)")
+    assert not bad, "\n".join(bad)
