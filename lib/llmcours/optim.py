@@ -1,0 +1,152 @@
+"""Adam written from its equations, and learning-rate schedules with warm-up.
+
+Adam (Kingma & Ba, 2015), at step t = 1, 2, … with gradient g_t = ∇_θ L_t(θ_{t−1}):
+
+    m_t = β₁ m_{t−1} + (1 − β₁) g_t            first moment (moving mean)
+    v_t = β₂ v_{t−1} + (1 − β₂) g_t²           second moment (moving mean of squares)
+    m̂_t = m_t / (1 − β₁ᵗ),  v̂_t = v_t / (1 − β₂ᵗ)   bias correction (m_0 = v_0 = 0)
+    θ_t = θ_{t−1} − η m̂_t / (√v̂_t + ε)
+
+``weight_decay = λ`` adds λ θ_{t−1} to g_t (an L2 penalty, as ``torch.optim.Adam`` does); AdamW
+instead subtracts η λ θ_{t−1} from θ directly, outside the moments: that is not what this is.
+
+Schedules give η_t for the update number t (counted from 1 like Adam's t; step 0 gives 0):
+a linear warm-up η_t = η_max · t / N_warm for t ≤ N_warm, then a decay.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+
+__all__ = ["Adam", "warmup_cosine", "warmup_inverse_sqrt", "warmup_exponential", "as_lambda_lr"]
+
+
+class Adam(torch.optim.Optimizer):
+    """Adam, the update above; same arguments and results as ``torch.optim.Adam``."""
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        if lr < 0:
+            raise ValueError(f"lr ({lr}) must be >= 0")
+        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+            raise ValueError(f"betas ({betas}) must both be in [0, 1)")
+        if eps < 0:
+            raise ValueError(f"eps ({eps}) must be >= 0")
+        if weight_decay < 0:
+            raise ValueError(f"weight_decay ({weight_decay}) must be >= 0")
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if p.grad.is_sparse:
+                    raise ValueError("Adam does not support sparse gradients")
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["m"] = torch.zeros_like(p)
+                    state["v"] = torch.zeros_like(p)
+                state["step"] += 1
+                t, m, v = state["step"], state["m"], state["v"]
+                g = p.grad if wd == 0 else p.grad.add(p, alpha=wd)  # L2 penalty: g_t + λ θ_{t−1}
+                m.lerp_(g, 1 - beta1)  # m_t = β₁ m_{t−1} + (1 − β₁) g_t = m_{t−1} + (1 − β₁)(g_t − m_{t−1})
+                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v_t = β₂ v_{t−1} + (1 − β₂) g_t²
+                # θ_t = θ_{t−1} − η m̂_t / (√v̂_t + ε) with m̂_t = m_t / (1 − β₁ᵗ), √v̂_t = √v_t / √(1 − β₂ᵗ),
+                # written in torch's order of operations so that float32 results agree to the bit.
+                sqrt_v_hat = v.sqrt() / math.sqrt(1 - beta2**t)
+                p.addcdiv_(m, sqrt_v_hat + eps, value=-lr / (1 - beta1**t))
+        return loss
+
+
+def _check_warmup(step: int, warmup_steps: int, lr_max: float) -> None:
+    if step < 0:
+        raise ValueError(f"step ({step}) must be >= 0")
+    if warmup_steps < 0:
+        raise ValueError(f"warmup_steps ({warmup_steps}) must be >= 0")
+    if lr_max < 0:
+        raise ValueError(f"lr_max ({lr_max}) must be >= 0")
+
+
+def warmup_cosine(step: int, warmup_steps: int, total_steps: int, lr_max: float, lr_min: float = 0.0) -> float:
+    """Linear warm-up, then cosine annealing from ``lr_max`` to ``lr_min`` at ``total_steps``:
+
+        η_t = η_max · t / N_warm                                         for t ≤ N_warm
+        η_t = η_min + ½ (η_max − η_min)(1 + cos(π (t − N_warm) / (T − N_warm)))  for N_warm < t ≤ T
+        η_t = η_min                                                      for t > T
+    """
+    _check_warmup(step, warmup_steps, lr_max)
+    if total_steps < 1 or warmup_steps > total_steps:
+        raise ValueError(f"total_steps ({total_steps}) must be >= 1 and >= warmup_steps ({warmup_steps})")
+    if not 0 <= lr_min <= lr_max:
+        raise ValueError(f"lr_min ({lr_min}) must be in [0, lr_max={lr_max}]")
+    if step <= warmup_steps:
+        return lr_max * step / warmup_steps if warmup_steps else lr_max
+    if step >= total_steps:
+        return lr_min
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    return lr_min + 0.5 * (lr_max - lr_min) * (1 + math.cos(math.pi * progress))
+
+
+def warmup_inverse_sqrt(step: int, warmup_steps: int, lr_max: float) -> float:
+    """Linear warm-up, then decay in 1/√t (the schedule of *Attention Is All You Need*):
+
+        η_t = η_max · t / N_warm        for t ≤ N_warm
+        η_t = η_max · √(N_warm / t)     for t > N_warm
+
+    The course writes the decay η_max/√t; the factor √N_warm makes both pieces equal η_max at
+    t = N_warm, so the curve has no jump.
+    """
+    _check_warmup(step, warmup_steps, lr_max)
+    if warmup_steps < 1:
+        raise ValueError(f"warmup_steps ({warmup_steps}) must be >= 1 for the inverse square root")
+    if step <= warmup_steps:
+        return lr_max * step / warmup_steps
+    return lr_max * math.sqrt(warmup_steps / step)
+
+
+def warmup_exponential(step: int, warmup_steps: int, lr_max: float, gamma: float) -> float:
+    """Linear warm-up, then exponential decay by ``gamma`` per step:
+
+        η_t = η_max · t / N_warm          for t ≤ N_warm
+        η_t = η_max · γ^(t − N_warm)      for t > N_warm,  0 < γ ≤ 1
+    """
+    _check_warmup(step, warmup_steps, lr_max)
+    if not 0 < gamma <= 1:
+        raise ValueError(f"gamma ({gamma}) must be in (0, 1]")
+    if step <= warmup_steps:
+        return lr_max * step / warmup_steps if warmup_steps else lr_max
+    return lr_max * gamma ** (step - warmup_steps)
+
+
+def as_lambda_lr(optimizer: torch.optim.Optimizer, schedule_fn: Callable[..., float], **kwargs: Any) -> LambdaLR:
+    """A ``LambdaLR`` that sets every group's lr to ``schedule_fn(t, **kwargs)``.
+
+    Call ``scheduler.step()`` after each ``optimizer.step()``: update number t = 1, 2, … then
+    uses η_t (LambdaLR counts from 0, hence the ``+ 1``). The optimizer's own ``lr`` is replaced.
+    """
+    factors = []
+    for group in optimizer.param_groups:
+        base = group.get("initial_lr", group["lr"])
+        if base <= 0:
+            raise ValueError(f"optimizer lr ({base}) must be > 0 to be rescaled by LambdaLR")
+        factors.append(lambda s, base=base: schedule_fn(s + 1, **kwargs) / base)
+    return LambdaLR(optimizer, factors)
