@@ -65,19 +65,19 @@ def test_smollm2_prefers_real_french_to_shuffled_words(smollm2) -> None:
         with torch.no_grad():
             return float(model(ids, labels=ids).loss)
 
-    sentence = "Le chat dort sur le canapé pendant que la pluie tombe dehors."
-    shuffled = "canapé dehors Le tombe sur pluie chat la dort que le pendant."
+    sentence = "Paris est la capitale de la France. Elle compte environ deux millions d'habitants."
+    shuffled = "habitants. capitale deux la Elle France. est d' Paris compte la environ de millions"
     assert mean_nll(sentence) + 1.0 < mean_nll(shuffled)
 
 
 def test_second_load_reuses_the_cache(monkeypatch) -> None:
     load_causal_lm()  # makes sure the cache exists
+    source = models._resolve("smollm2", "causal")
 
     def no_conversion(*args, **kwargs):
         raise AssertionError("the GGUF file was converted again instead of using the cache")
 
     monkeypatch.setattr(models, "_converted_smollm2", no_conversion)
-    source = models._resolve("smollm2", "causal")
     monkeypatch.setattr(models, "_smollm2_source", lambda: source)
     model, _ = load_causal_lm()
     assert Path(model.name_or_path) == models.cache_dir() / "smollm2-135m-instruct"
@@ -101,12 +101,12 @@ def test_corrupt_cache_is_rebuilt(tmp_path, monkeypatch) -> None:
 def test_interrupted_conversion_leaves_no_half_written_cache(tmp_path, monkeypatch) -> None:
     import transformers
 
+    real_tokenizer = load_tokenizer()  # from the real cache, before switching caches
     monkeypatch.setenv("LLMCOURS_CACHE", str(tmp_path))
     tiny = transformers.LlamaForCausalLM(
         transformers.LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32,
                                  num_hidden_layers=1, num_attention_heads=2)
     )
-    real_tokenizer = load_tokenizer()
 
     def interrupted_save(self, folder, *args, **kwargs):
         Path(folder).mkdir(parents=True, exist_ok=True)
@@ -133,7 +133,7 @@ def test_minilm_embeds_and_returns_attentions() -> None:
         out = model(**batch, output_attentions=True)
     assert out.last_hidden_state.shape[-1] == 384
     assert len(out.attentions) == 6 and out.attentions[0].shape[1] == 12
-    rows = out.attentions[0].sum(-1)[batch["attention_mask"].bool()]
+    rows = out.attentions[0].sum(-1).transpose(1, 2)[batch["attention_mask"].bool()]
     assert torch.allclose(rows, torch.ones_like(rows), atol=1e-5)
     mask = batch["attention_mask"].unsqueeze(-1)
     emb = (out.last_hidden_state * mask).sum(1) / mask.sum(1)
