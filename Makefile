@@ -19,7 +19,7 @@ export LLMCOURS_CACHE ?= $(HOME)/.cache/llmcours
 export MPLBACKEND     ?= Agg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup site test lint bench chromium release-check clean
+.PHONY: setup site test lint bench chromium mathjax clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,10 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-site: setup
+mathjax:
+	bash tools/fetch_mathjax.sh
+
+site: setup mathjax
 	jupyter-book build . -W -n --keep-going
 
 lint: setup
