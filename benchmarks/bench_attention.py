@@ -15,8 +15,9 @@ import statistics
 import time
 
 import torch
-from llmcours.attention import MultiHeadAttention
 from torch import nn
+
+from llmcours.attention import MultiHeadAttention
 
 TARGET = 1.3
 

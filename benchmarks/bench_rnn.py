@@ -14,8 +14,9 @@ import argparse
 
 import torch
 from bench_attention import median_ms_alternating
-from llmcours.rnn import LSTM
 from torch import nn
+
+from llmcours.rnn import LSTM
 
 TARGET = 3.0
 

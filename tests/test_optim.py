@@ -1,0 +1,149 @@
+"""Tests for llmcours.optim: Adam vs torch.optim.Adam over 100 steps (atol 1e-6, float32),
+the schedules vs their closed forms (rel 1e-12) and their monotonic pieces, bad input."""
+
+import math
+from itertools import pairwise
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch import nn
+
+from llmcours.optim import (
+    Adam,
+    as_lambda_lr,
+    warmup_cosine,
+    warmup_exponential,
+    warmup_inverse_sqrt,
+)
+
+
+def _train_pair(weight_decay, betas=(0.9, 0.999), lr=1e-2, steps=100):
+    torch.manual_seed(0)
+    ours_net = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 1))
+    ref_net = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 1))
+    ref_net.load_state_dict(ours_net.state_dict())
+    X, y = torch.randn(64, 6), torch.randn(64, 1)
+    ours = Adam(ours_net.parameters(), lr=lr, betas=betas, weight_decay=weight_decay)
+    ref = torch.optim.Adam(ref_net.parameters(), lr=lr, betas=betas, weight_decay=weight_decay)
+    for _ in range(steps):
+        for net, opt in ((ours_net, ours), (ref_net, ref)):
+            opt.zero_grad()
+            nn.functional.mse_loss(net(X), y).backward()
+            opt.step()
+    return ours_net, ref_net
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+@pytest.mark.parametrize("betas", [(0.9, 0.999), (0.9, 0.95)])
+def test_adam_matches_torch_over_100_steps(weight_decay, betas):
+    ours_net, ref_net = _train_pair(weight_decay, betas)
+    moved = (ours_net[0].weight - _train_pair(weight_decay, betas, steps=0)[0][0].weight).abs().max()
+    assert moved > 1e-2, "100 steps must move the parameters"
+    for (name, p), q in zip(ours_net.named_parameters(), ref_net.parameters(), strict=True):
+        diff = (p - q).abs().max().item()
+        assert diff <= 1e-6, f"{name}: max |ours - torch.optim.Adam| = {diff:.3g} > 1e-6"
+
+
+def test_adam_first_step_is_lr_times_sign():
+    """At t = 1, m̂ = g and v̂ = g², so θ moves by −η·g/(|g| + ε) ≈ −η·sign(g)."""
+    p = nn.Parameter(torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64))
+    p.grad = torch.tensor([0.5, -4.0, 1e-3], dtype=torch.float64)
+    Adam([p], lr=0.1, eps=0.0).step()
+    expected = torch.tensor([0.9, -1.9, 2.9], dtype=torch.float64)
+    assert torch.allclose(p.detach(), expected, atol=1e-12), f"after one step {p.detach()}"
+
+
+def test_adam_with_lambda_lr_schedule_matches_torch():
+    kw = dict(warmup_steps=5, total_steps=30, lr_max=1e-2, lr_min=1e-3)
+    nets = []
+    for opt_cls in (Adam, torch.optim.Adam):
+        torch.manual_seed(0)
+        net = nn.Linear(4, 1)
+        opt = opt_cls(net.parameters(), lr=1.0)
+        sched = as_lambda_lr(opt, warmup_cosine, **kw)
+        X, y = torch.randn(32, 4), torch.randn(32, 1)
+        for t in range(1, 31):
+            assert math.isclose(opt.param_groups[0]["lr"], warmup_cosine(t, **kw), rel_tol=1e-12)
+            opt.zero_grad()
+            nn.functional.mse_loss(net(X), y).backward()
+            opt.step()
+            sched.step()
+        nets.append(net)
+    diff = (nets[0].weight - nets[1].weight).abs().max().item()
+    assert diff <= 1e-6, f"scheduled Adam differs from torch by {diff}"
+
+
+# --- schedules -----------------------------------------------------------------------------------
+
+def test_warmup_cosine_closed_form():
+    W, T, hi, lo = 10, 110, 1e-3, 1e-5
+    assert warmup_cosine(0, W, T, hi, lo) == 0.0
+    assert math.isclose(warmup_cosine(5, W, T, hi, lo), hi * 5 / 10, rel_tol=1e-12)
+    assert math.isclose(warmup_cosine(W, W, T, hi, lo), hi, rel_tol=1e-12), "warm-up end = lr_max"
+    assert math.isclose(warmup_cosine(60, W, T, hi, lo), lo + 0.5 * (hi - lo), rel_tol=1e-12), "half-way"
+    t = 35
+    expected = lo + 0.5 * (hi - lo) * (1 + math.cos(math.pi * (t - W) / (T - W)))
+    assert math.isclose(warmup_cosine(t, W, T, hi, lo), expected, rel_tol=1e-12)
+    assert math.isclose(warmup_cosine(T, W, T, hi, lo), lo, rel_tol=1e-12), "total end = lr_min"
+    assert warmup_cosine(T + 50, W, T, hi, lo) == lo
+    assert warmup_cosine(0, 0, T, hi, lo) == hi, "no warm-up starts at lr_max"
+
+
+def test_warmup_inverse_sqrt_closed_form():
+    W, hi = 100, 2e-3
+    assert math.isclose(warmup_inverse_sqrt(25, W, hi), hi / 4, rel_tol=1e-12)
+    assert math.isclose(warmup_inverse_sqrt(W, W, hi), hi, rel_tol=1e-12), "warm-up end = lr_max"
+    assert math.isclose(warmup_inverse_sqrt(400, W, hi), hi * math.sqrt(100 / 400), rel_tol=1e-12)
+    # the course's eta_max / sqrt(t), rescaled by sqrt(N_warm) to be continuous:
+    assert math.isclose(warmup_inverse_sqrt(900, W, hi), hi * math.sqrt(W) / math.sqrt(900), rel_tol=1e-12)
+
+
+def test_warmup_exponential_closed_form():
+    W, hi, g = 20, 1e-3, 0.9
+    assert math.isclose(warmup_exponential(10, W, hi, g), hi / 2, rel_tol=1e-12)
+    assert math.isclose(warmup_exponential(W, W, hi, g), hi, rel_tol=1e-12), "warm-up end = lr_max"
+    assert math.isclose(warmup_exponential(W + 7, W, hi, g), hi * g**7, rel_tol=1e-12)
+
+
+@given(W=st.integers(1, 50), extra=st.integers(1, 200))
+def test_schedules_monotonic_pieces(W, extra):
+    T = W + extra
+    warm = [warmup_cosine(t, W, T, 1.0, 0.1) for t in range(W + 1)]
+    decay = [warmup_cosine(t, W, T, 1.0, 0.1) for t in range(W, T + 2)]
+    assert all(a < b for a, b in pairwise(warm)), "warm-up must increase strictly"
+    assert all(a >= b for a, b in pairwise(decay)), "cosine decay must not increase"
+    for fn in (lambda t: warmup_inverse_sqrt(t, W, 1.0), lambda t: warmup_exponential(t, W, 1.0, 0.97)):
+        values = [fn(t) for t in range(T)]
+        assert all(a < b for a, b in pairwise(values[: W + 1]))
+        assert all(a > b for a, b in pairwise(values[W:])), "decay must decrease"
+        assert max(values) == values[W] and math.isclose(values[W], 1.0)
+
+
+def test_bad_inputs_raise_value_error():
+    p = [nn.Parameter(torch.zeros(2))]
+    with pytest.raises(ValueError, match="lr"):
+        Adam(p, lr=-1.0)
+    with pytest.raises(ValueError, match="betas"):
+        Adam(p, betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="eps"):
+        Adam(p, eps=-1e-8)
+    with pytest.raises(ValueError, match="weight_decay"):
+        Adam(p, weight_decay=-0.1)
+    with pytest.raises(ValueError, match="step"):
+        warmup_cosine(-1, 10, 100, 1e-3)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        warmup_cosine(5, 200, 100, 1e-3)
+    with pytest.raises(ValueError, match="lr_min"):
+        warmup_cosine(5, 10, 100, 1e-3, lr_min=1e-2)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        warmup_inverse_sqrt(5, 0, 1e-3)
+    with pytest.raises(ValueError, match="lr_max"):
+        warmup_inverse_sqrt(5, 10, -1e-3)
+    with pytest.raises(ValueError, match="gamma"):
+        warmup_exponential(5, 10, 1e-3, gamma=1.5)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        warmup_exponential(5, -1, 1e-3, gamma=0.9)
+    with pytest.raises(ValueError, match="lr"):
+        as_lambda_lr(torch.optim.SGD(p, lr=0.0), warmup_inverse_sqrt, warmup_steps=10, lr_max=1e-3)
