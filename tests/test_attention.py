@@ -88,6 +88,24 @@ def test_fully_masked_row_gives_zeros_not_nan():
     assert_close(out, F.scaled_dot_product_attention(q, q, q, attn_mask=mask), 1e-6, "vs torch")
 
 
+def test_fully_masked_row_has_finite_gradients():
+    q = torch.randn(1, 3, 4, dtype=torch.float64, requires_grad=True)
+    mask = torch.tensor([[True, True, False], [False, False, False], [True, True, True]])
+    out, _ = scaled_dot_product_attention(q, q, q, mask)
+    out.sum().backward()
+    assert torch.isfinite(q.grad).all(), f"NaN/inf gradient: {q.grad}"
+
+
+def test_dropout_on_weights():
+    torch.manual_seed(0)
+    q = torch.randn(2, 50, 8)
+    out, w = scaled_dot_product_attention(q, q, q, dropout_p=0.5)
+    assert_close(w.sum(-1), torch.ones(2, 50), 1e-5, "returned weights are before dropout")
+    assert not torch.allclose(out, w @ q), "dropout must change the output"
+    mha = MultiHeadAttention(8, 2, dropout=0.5).eval()
+    assert torch.equal(mha(q)[0], mha(q)[0]), "no dropout in eval mode"
+
+
 def test_causal_mask_and_padding_mask():
     expected = torch.tensor([[1, 0, 0], [1, 1, 0], [1, 1, 1]], dtype=torch.bool)
     assert torch.equal(causal_mask(3), expected), f"causal_mask(3) = {causal_mask(3)}"
@@ -214,6 +232,8 @@ def test_bad_inputs_raise_value_error():
         MultiHeadAttention(10, 3)
     with pytest.raises(ValueError, match="dropout"):
         MultiHeadAttention(8, 2, dropout=1.5)
+    with pytest.raises(ValueError, match="dropout_p"):
+        scaled_dot_product_attention(q, q, q, dropout_p=-0.1)
     mha = MultiHeadAttention(8, 2)
     with pytest.raises(ValueError, match="query"):
         mha(torch.randn(2, 3, 7))

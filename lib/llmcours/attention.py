@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
@@ -51,14 +52,21 @@ def _check_mask(mask: torch.Tensor, scores_shape: torch.Size) -> None:
 
 
 def scaled_dot_product_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    *,
+    dropout_p: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Return ``(softmax(Q Kᵀ / √d_k) V, A)`` for ``q (..., T_q, d_k)``, ``k (..., T_k, d_k)``,
     ``v (..., T_k, d_v)``.
 
     ``mask``: optional bool tensor broadcastable to ``(..., T_q, T_k)``, ``True`` where query
     ``i`` may attend to key ``j``. ``weights`` has shape ``(..., T_q, T_k)`` and each row sums to
-    1, except fully masked rows, which are all zeros (so is their output).
+    1, except fully masked rows, which are all zeros (so is their output). ``dropout_p > 0``
+    drops attention weights before they multiply ``V`` (training only; the returned weights
+    are the ones before dropout).
     """
     if q.dim() < 2 or k.dim() < 2 or v.dim() < 2:
         raise ValueError(
@@ -69,6 +77,8 @@ def scaled_dot_product_attention(
         raise ValueError(f"q and k must share their last dimension d_k, got {q.shape[-1]} and {k.shape[-1]}")
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(f"k and v must have the same length T_k, got {k.shape[-2]} and {v.shape[-2]}")
+    if not 0.0 <= dropout_p < 1.0:
+        raise ValueError(f"dropout_p ({dropout_p}) must be in [0, 1)")
     d_k = q.shape[-1]
     # S = Q Kᵀ / √d_k, (..., T_q, T_k). Scaling Q (T_q·d_k numbers) rather than S (T_q·T_k) and
     # masking S in place spare two passes over, and two allocations of, the largest tensor.
@@ -80,6 +90,8 @@ def scaled_dot_product_attention(
     if mask is not None:
         # A row with every key masked is softmax(−∞, …, −∞) = 0/0 = NaN: define it as zeros.
         weights = weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
+    if dropout_p > 0:
+        return F.dropout(weights, dropout_p) @ v, weights
     return weights @ v, weights
 
 
@@ -120,7 +132,7 @@ class MultiHeadAttention(nn.Module):
         self.w_k = nn.Linear(d_model, d_model, bias=bias)
         self.w_v = nn.Linear(d_model, d_model, bias=bias)
         self.w_o = nn.Linear(d_model, d_model, bias=bias)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout_p = dropout
 
     def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
         B, T, _ = x.shape  # (B, T, d_model) -> (B, n_heads, T, d_k)
@@ -157,11 +169,8 @@ class MultiHeadAttention(nn.Module):
         v = self._split_heads(self.w_v(value))
         if mask is not None and mask.dim() == 3:
             mask = mask.unsqueeze(1)  # (B, T_q, T_k) -> (B, 1, T_q, T_k): the same for every head
-        if self.training and self.dropout.p > 0:
-            _, weights = scaled_dot_product_attention(q, k, v, mask)
-            heads = self.dropout(weights) @ v
-        else:
-            heads, weights = scaled_dot_product_attention(q, k, v, mask)
+        dropout_p = self.dropout_p if self.training else 0.0
+        heads, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=dropout_p)
         B, _, T_q, _ = heads.shape  # Concat(head_1, ..., head_h): (B, T_q, d_model)
         out = self.w_o(heads.transpose(1, 2).reshape(B, T_q, self.d_model))
         return out, (weights.mean(dim=1) if average_weights else weights)

@@ -22,6 +22,8 @@ The gates' matrices are stacked so that one step costs one matrix product for al
 and the sequence modules (``RNN``, ``LSTM``, ``GRU``, batch-first) compute ``W x_t + b`` for
 every time step in a single product before the loop: only ``U h_{t-1}`` is sequential.
 States are ``(B, hidden_size)`` tensors (torch's have an extra leading layer dimension).
+``from_torch`` copies a one-layer torch module's weights; ours always reads ``(B, T, input)``,
+so give it batch-first inputs even when the torch module has ``batch_first=False``.
 """
 
 from __future__ import annotations
