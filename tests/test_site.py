@@ -99,7 +99,7 @@ def test_page(browser, base_url, name):
     try:
         # Maths: pages with TeX must get MathJax output, without TeX errors.
         if page.locator("span.math, div.math").count() > 0:
-            page.wait_for_selector("mjx-container", timeout=30_000)
+            page.wait_for_selector("mjx-container", state="attached", timeout=30_000)
             assert page.locator("mjx-merror").count() == 0, f"{name}: MathJax reports a TeX error"
 
         broken = page.evaluate(
