@@ -5,6 +5,10 @@ eval mode, self-attention, both returning head-averaged attention weights (torch
 ``need_weights=True``), the same number of threads for both. The two are timed alternately
 (so that a busy machine slows both alike) and we report medians after a warm-up.
 
+Threads: 1 by default. On a 2-core machine shared with other jobs, 2 OpenMP threads per
+process made both implementations 3-15x slower and the ratio noise; on an idle machine pass
+``--threads N`` (the same N is used for both).
+
 Run: ``.venv/bin/python benchmarks/bench_attention.py [--threads N] [--repeats R]``
 """
 

@@ -5,6 +5,10 @@ Configuration: batch 32, T = 100, input 128, hidden 128, one layer, float32, CPU
 steps in one product, then runs a Python loop of one fused 4-gate product per step; torch runs
 its whole loop in C++. The two are timed alternately and we report medians after a warm-up.
 
+Threads: 1 by default. On a 2-core machine shared with other jobs, 2 OpenMP threads per
+process made both implementations 3-15x slower and the ratio noise; on an idle machine pass
+``--threads N`` (the same N is used for both).
+
 Run: ``.venv/bin/python benchmarks/bench_rnn.py [--threads N] [--repeats R]``
 """
 
