@@ -10,9 +10,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
 from llmcours.plots import attention_heatmap, decision_boundary, learning_curves  # noqa: E402
 from llmcours.train import History  # noqa: E402
-from torch import nn  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

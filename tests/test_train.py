@@ -6,9 +6,10 @@ import copy
 
 import pytest
 import torch
-from llmcours.train import History, fit, set_seed
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+
+from llmcours.train import History, fit, set_seed
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
