@@ -10,6 +10,7 @@ import pytest
 import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from llmcours.bpe import (
     GPT2_SPLIT_PATTERN,
     BPETokenizer,

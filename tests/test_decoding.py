@@ -13,6 +13,8 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
+
 from llmcours.decoding import (
     apply_temperature,
     beam_search,
@@ -22,7 +24,6 @@ from llmcours.decoding import (
     top_k_filter,
     top_p_filter,
 )
-from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
 
 LOGITS = arrays(
     np.float64,

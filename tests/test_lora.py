@@ -6,9 +6,10 @@ import copy
 
 import pytest
 import torch
-from llmcours.lora import LoRALinear, apply_lora, count_trainable
 from peft import LoraConfig, get_peft_model
 from torch import nn
+
+from llmcours.lora import LoRALinear, apply_lora, count_trainable
 
 
 class TinyBlock(nn.Module):

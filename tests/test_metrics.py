@@ -9,6 +9,9 @@ import pytest
 import sacrebleu
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rouge_score import rouge_scorer
+from sklearn.metrics import accuracy_score, f1_score
+
 from llmcours.data import load_sentences
 from llmcours.metrics import (
     accuracy,
@@ -20,13 +23,12 @@ from llmcours.metrics import (
     rouge,
     token_f1,
 )
-from rouge_score import rouge_scorer
-from sklearn.metrics import accuracy_score, f1_score
 
 # Words, numbers and punctuation that exercise the 13a tokenizer (dots and commas between
 # digits, dashes after digits, quotes, HTML entities...).
 VOCAB = ["le", "chat", "dort", "sur", "tapis", "Le", "un", "3,5", "1.5", "10-12", "2-", ".", ",",
-         "!", "?", "'", "&amp;", "&quot;", "(", ")", "-", "l'été", "Noël", "«", "»", "a.b", "x,"]  # fmt: skip
+         "!", "?", "'", "&amp;", "&quot;", "(", ")", "-", "l'été", "Noël", "«", "»", "a.b",
+         "x,"]  # fmt: skip
 SENTENCE = st.lists(st.sampled_from(VOCAB), max_size=14).map(" ".join)
 SEPARATOR = st.sampled_from([" ", "", "  "])
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from llmcours.rag import Retriever, answer, build_prompt, chunk_text
 
 DOCUMENTS = [

