@@ -15,7 +15,9 @@ and repeatedly merges the pair (a, b) with the best likelihood score
     score(a, b) = freq(ab) / (freq(a) · freq(b)),
 
 which, unlike BPE's raw count, favours pairs whose parts rarely appear apart. The counts
-are kept up to date incrementally (only the words holding the merged pair are recounted).
+are kept up to date incrementally (only the words holding the merged pair are recounted),
+but every score is recomputed at each merge, since merging (a, b) changes freq(a) and
+freq(b): slower than BPE (a few seconds for 2,000 tokens on the course corpus).
 """
 
 from __future__ import annotations
@@ -226,11 +228,13 @@ class WordPieceTokenizer:
                 pair_freq[pair] += f
                 if sign > 0:
                     where[pair].add(i)
+                elif not pair_freq[pair]:
+                    del pair_freq[pair]  # keep only the pairs that still occur
 
         for i in range(len(words)):
             count(i, +1)
         while len(vocab) < vocab_size:
-            scores = {p: c / (freq[p[0]] * freq[p[1]]) for p, c in pair_freq.items() if c > 0}
+            scores = {p: c / (freq[p[0]] * freq[p[1]]) for p, c in pair_freq.items()}
             if not scores:
                 break  # every word is a single token already
             best = max(scores.values())
