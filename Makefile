@@ -16,7 +16,6 @@ STAMP  := $(VENV)/.llmcours-installed
 export PATH           := $(BIN):$(PATH)
 export HF_HUB_OFFLINE ?= 1
 export LLMCOURS_CACHE ?= $(HOME)/.cache/llmcours
-export MPLBACKEND     ?= Agg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup site test lint bench chromium mathjax clean
@@ -46,8 +45,9 @@ site: setup mathjax
 lint: setup
 	ruff check lib tests benchmarks
 
+# Two pytest workers on two cores: one torch thread each, or they fight over the cores.
 test: setup chromium site lint
-	pytest -n $(JOBS) --durations=15
+	OMP_NUM_THREADS=1 MPLBACKEND=Agg pytest -n $(JOBS) --durations=15
 
 bench: setup
 	for b in benchmarks/bench_*.py; do echo "== $$b"; python $$b || exit 1; done

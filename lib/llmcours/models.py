@@ -161,11 +161,26 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """Hide transformers' "Loading weights" bar: a one-second load needs no progress bar."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 def _from_pretrained(loader: Any, source: str | Path, kind: str, **kwargs: Any) -> Any:
     """Call ``loader.from_pretrained``; a hub name is looked up in the local Hugging Face
     cache first, then on the hub; a failure becomes a one-line error naming the offline model."""
     if isinstance(source, Path):
-        return loader.from_pretrained(source, **kwargs)
+        with _quiet_loading():
+            return loader.from_pretrained(source, **kwargs)
     try:
         return loader.from_pretrained(source, local_files_only=True, **kwargs)
     except (OSError, ValueError):
