@@ -20,7 +20,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-__all__ = ["chunk_text", "MeanPoolingEncoder", "Retriever", "build_prompt", "answer", "hf_generate_fn"]
+__all__ = [
+    "chunk_text",
+    "MeanPoolingEncoder",
+    "Retriever",
+    "build_prompt",
+    "answer",
+    "hf_generate_fn",
+]
 
 
 def chunk_text(text: str, chunk_size: int = 100, overlap: int = 20) -> list[str]:
