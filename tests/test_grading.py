@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import textwrap
 import zipfile
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from filelock import FileLock
 
 from llmcours import grading
 from llmcours.cli import main
+from llmcours.grading import student_version
 from llmcours.submissions import student_id
 
 pytestmark = pytest.mark.slow
@@ -36,7 +36,6 @@ REPO = Path(__file__).resolve().parents[1]
 LABS = grading.lab_ids(REPO)
 CASES = Path(__file__).parent / "grading_cases"
 TIMEOUT = 60  # seconds per cell; the slowest TP1 cell needs ~20 s on a busy 2-core CPU
-MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)")
 
 SPY = '''
 import glob
@@ -104,30 +103,6 @@ def _regions(lab: str, kind: str) -> list[str]:
     return lines
 
 
-def student_version(lab: str, patches=None, delete=(), keep_plain: bool = True):
-    """What a student hands in: the released notebook with the solution's answers typed in
-    (without the region markers), then ``patches`` applied and ``delete`` removed. Without
-    ``keep_plain``, ungraded code cells after the first are dropped (quicker to grade)."""
-    solution = nbformat.read(REPO / "solutions" / lab / f"{lab}.ipynb", as_version=4)
-    answers = {c.id: c.source for c in solution.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    nb = nbformat.read(REPO / "labs" / lab / f"{lab}.ipynb", as_version=4)
-    cells, first_code = [], True
-    for cell in nb.cells:
-        plain = not cell.metadata.get("nbgrader") and cell.cell_type == "code"
-        if cell.id in delete or (plain and not keep_plain and not first_code):
-            continue
-        first_code = first_code and cell.cell_type != "code"
-        if cell.id in answers:
-            cell.source = "\n".join(line for line in answers[cell.id].splitlines()
-                                    if not MARKER.match(line))
-        if patches and cell.id in patches:
-            cell.source = textwrap.dedent(patches[cell.id]).strip()
-        cells.append(cell)
-    nb.cells = cells
-    return nb
-
-
 def _moodle_zip(lab: str, path: Path) -> Path:
     """A Moodle "download all submissions" zip (file and folder styles, a wrong file name)."""
     def name(student: str, number: int, file: str) -> str:
@@ -135,14 +110,14 @@ def _moodle_zip(lab: str, path: Path) -> Path:
 
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr(name("Sol Parfaite", 1001, f"{lab}.ipynb"),
-                         nbformat.writes(student_version(lab)))
+                         nbformat.writes(student_version(REPO, lab)))
         archive.writestr(name("Élodie Vide", 1002, "mon_rendu.ipynb"),
                          (REPO / "labs" / lab / f"{lab}.ipynb").read_text(encoding="utf-8"))
         archive.writestr(name("Faux Positif", 1003, "") + f"/{lab}.ipynb",
-                         nbformat.writes(student_version(lab, _case(lab).WRONG, keep_plain=False)))
+                         nbformat.writes(student_version(REPO, lab, _case(lab).WRONG, keep_plain=False)))
         if lab == "tp1":
             for number, (student, case) in enumerate(_hostile().items(), start=1004):
-                nb = student_version(lab, case["patches"], case["delete"], keep_plain=False)
+                nb = student_version(REPO, lab, case["patches"], case["delete"], keep_plain=False)
                 archive.writestr(name(student, number, f"{lab}.ipynb"), nbformat.writes(nb))
             archive.writestr(name("Json Cassé", 1010, f"{lab}.ipynb"), '{"cells": [{"cell_type"')
     return path
@@ -216,7 +191,7 @@ def test_released_lab_has_no_solution_and_no_hidden_test(lab):
 
 def test_restore_locked_cells_puts_deleted_tests_back_in_place():
     released = nbformat.read(REPO / "labs" / "tp1" / "tp1.ipynb", as_version=4)
-    nb = student_version("tp1", delete=("generer", "test-generer", "test-generer-exact"))
+    nb = student_version(REPO, "tp1", delete=("generer", "test-generer", "test-generer-exact"))
     restored = grading.restore_locked_cells(nb, released)
     assert restored == ["test-generer", "test-generer-exact"]  # the solution cell stays gone
     ids = [c.id for c in nb.cells]

@@ -24,11 +24,13 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import warnings
 from collections.abc import Iterable
@@ -48,12 +50,14 @@ __all__ = [
     "histogram",
     "lab_ids",
     "release",
+    "student_version",
 ]
 
 DEFAULT_MEMORY = 6 * 2**30  # bytes of address space; torch + SmolLM2 need about 2.5 GiB
 STATUSES = ("ok", "timeout", "memory", "invalid", "missing", "error")
 _MEMORY_MARKERS = ("MemoryError", "can't allocate memory", "Unable to allocate", "bad_alloc",
                    "Cannot allocate memory", "out of memory")
+_REGION = re.compile(r"^\s*#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)")
 # Run argv[2:] with an address-space limit of argv[1] bytes (inherited by the kernel).
 _WITH_LIMIT = ("import os, resource, sys; n = int(sys.argv[1]); "
                "resource.setrlimit(resource.RLIMIT_AS, (n, n)); os.execv(sys.argv[2], sys.argv[2:])")
@@ -273,6 +277,33 @@ def restore_locked_cells(nb: Any, released: Any) -> list[str]:
         if gid in present:
             previous = gid
     return restored
+
+
+def student_version(root: Path, lab: str, patches: dict[str, str] | None = None,
+                    delete: Iterable[str] = (), *, keep_plain: bool = True) -> Any:
+    """A simulated submission: the released notebook with the solution's answers typed in
+    (without the region markers), then ``patches`` ({cell id: source}) applied and the cells
+    ``delete`` removed. Without ``keep_plain``, ungraded code cells after the first are left
+    out (quicker to grade). For testing a lab before handing it out."""
+    root = Path(root)
+    solution = nbformat.read(root / "solutions" / lab / f"{lab}.ipynb", as_version=4)
+    answers = {c.id: c.source for c in solution.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = _released(root, lab)
+    cells, first_code = [], True
+    for cell in nb.cells:
+        plain = not cell.metadata.get("nbgrader") and cell.cell_type == "code"
+        if cell.id in delete or (plain and not keep_plain and not first_code):
+            continue
+        first_code = first_code and cell.cell_type != "code"
+        if cell.id in answers:
+            cell.source = "\n".join(line for line in answers[cell.id].splitlines()
+                                    if not _REGION.match(line))
+        if patches and cell.id in patches:
+            cell.source = textwrap.dedent(patches[cell.id]).strip()
+        cells.append(cell)
+    nb.cells = cells
+    return nb
 
 
 def _diagnose(nb: Any) -> tuple[str, str]:
