@@ -71,6 +71,8 @@ def _status(url: str) -> int:
 def _open(browser, url: str):
     """Open ``url``; return the page and the lists of problems it records while loading."""
     page = browser.new_page()
+    # Generous limits: MathJax typesets a long chapter in seconds, but CI machines are shared.
+    page.set_default_timeout(90_000)
     problems: dict[str, list[str]] = {"console": [], "failed": [], "external": []}
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
     page.on("console", lambda m: m.type == "error" and problems["console"].append(m.text))
@@ -99,7 +101,7 @@ def test_page(browser, base_url, name):
     try:
         # Maths: pages with TeX must get MathJax output, without TeX errors.
         if page.locator("span.math, div.math").count() > 0:
-            page.wait_for_selector("mjx-container", state="attached", timeout=30_000)
+            page.wait_for_selector("mjx-container", state="attached", timeout=90_000)
             assert page.locator("mjx-merror").count() == 0, f"{name}: MathJax reports a TeX error"
 
         broken = page.evaluate(
@@ -139,7 +141,7 @@ def test_mathjax_is_served_by_the_site(base_url):
 def test_search_finds_a_course_word(browser, base_url):
     page, problems = _open(browser, f"{base_url}search.html?q=gradient")
     try:
-        page.wait_for_selector("#search-results ul.search li", timeout=30_000)
+        page.wait_for_selector("#search-results ul.search li", timeout=90_000)
         assert page.locator("#search-results ul.search li").count() > 0, "search found nothing"
         assert not problems["console"] and not problems["failed"] and not problems["external"], problems
     finally:
