@@ -117,6 +117,10 @@ def test_built_pages_show_their_figures_and_no_traceback():
         text = html.read_text(encoding="utf-8")
         if 'class="output traceback' in text:
             bad.append(f"{page}: shows a traceback")
+        source_text = (ROOT / f"{page}.ipynb").read_text(encoding="utf-8")
+        for quote in "“”":  # Sphinx smart quotes mangle French apostrophes (l'**x** -> l”x)
+            if quote in text and quote not in source_text:
+                bad.append(f"{page}: the page has {quote} that its source lacks (smartquotes?)")
         nb = nbformat.read(ROOT / f"{page}.ipynb", as_version=4)
         shows = any("plt.show()" in c.source for c in nb.cells if c.cell_type == "code")
         if shows and not re.search(r'<img [^>]*src="[^"]*_images/', text):
