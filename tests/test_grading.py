@@ -262,7 +262,11 @@ def test_csv_has_one_row_per_student_and_the_parts(batch, lab):
     expected = {"sol_parfaite", "elodie_vide", "faux_positif"}
     if lab == "tp1":
         expected |= {"boucle_infinie", "bombe_memoire", "json_casse"}
-    assert set(rows) == expected
+    handed_in = {s for s, r in rows.items() if r["status"] != "missing"}
+    assert handed_in == expected, f"{lab}: rows {sorted(rows)}"
+    # Students of the course (the gradebook) who did not hand this lab in: 0, "missing".
+    absent = {s: r for s, r in rows.items() if s not in expected}
+    assert all(r["status"] == "missing" and float(r["score"]) == 0 for r in absent.values()), absent
     first = next(iter(rows.values()))
     assert list(first)[:4] == ["student", "lab", "score", "max_score"]
     assert set(_auto_parts(lab)) <= set(first) and list(first)[-2:] == ["status", "note"]
@@ -272,7 +276,7 @@ def test_csv_has_one_row_per_student_and_the_parts(batch, lab):
 @pytest.mark.parametrize("lab", LABS)
 def test_feedback_never_shows_hidden_tests(batch, lab):
     pages = sorted(batch.glob(f"feedback/*/{lab}/{lab}.html"))
-    graded = {s for s, r in _rows(batch, lab).items() if r["status"] not in ("invalid",)}
+    graded = {s for s, r in _rows(batch, lab).items() if r["status"] not in ("invalid", "missing")}
     assert {p.parents[1].name for p in pages} == graded
     hidden = [line for line in _regions(lab, "HIDDEN TESTS")
               if line not in _regions(lab, "SOLUTION")]
