@@ -66,6 +66,11 @@ def test_notebook_conventions(page):
         f"{page}: cell 1 must be exactly the Colab install cell:\n{expected}\n"
         f"--- found ---\n{second.source}"
     )
+    numbered = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+                if re.match(r"#{2,} \d+\. ", line)]
+    assert not page.startswith("chapters/") or not numbered, (
+        f"{page}: the book numbers sections itself (3.1, 3.2…); drop the manual numbers: {numbered}"
+    )
     dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
     assert not dirty, f"{page}: outputs not stripped in cells {dirty} (jupyter nbconvert --clear-output)"
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3", f"{page}: kernel must be python3"
