@@ -40,6 +40,12 @@ mathjax:
 	bash tools/fetch_mathjax.sh
 
 site: setup mathjax
+	@# The execution cache is keyed on the notebooks' code only: when the library changed since
+	@# the last execution, the chapters (which show its source and run it) must run again.
+	@if [ -f _build/.jupyter_cache/global.db ] && \
+	    [ -n "$$(find lib -name '*.py' -newer _build/.jupyter_cache/global.db | head -1)" ]; then \
+	  echo "llmcours changed since the last build: re-executing the chapters"; \
+	  rm -rf _build/.jupyter_cache _build/.doctrees; fi
 	jupyter-book build . -W -n --keep-going
 
 lint: setup

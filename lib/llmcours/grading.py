@@ -128,6 +128,7 @@ def load_records(root: Path, lab: str, step: str) -> dict[str, dict[str, Any]]:
 
 
 def save_records(root: Path, lab: str, step: str, records: dict[str, dict[str, Any]]) -> None:
+    """Merge ``records`` into the step's JSON file of outcomes (see :func:`load_records`)."""
     merged = {**load_records(root, lab, step), **records}
     path = grading_dir(root, lab) / f"{step}.json"
     path.write_text(json.dumps(merged, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
@@ -419,6 +420,7 @@ def _grade_one(root: Path, lab: str, student: str, *, template_db: Path, timeout
 
 
 def submitted_students(root: Path, lab: str) -> list[str]:
+    """Students with a notebook in ``submitted/<student>/<lab>/``, sorted."""
     return sorted(p.parent.parent.name for p in Path(root).glob(f"submitted/*/{lab}/{lab}.ipynb"))
 
 

@@ -49,6 +49,7 @@ class LoRALinear(nn.Module):
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """W x + (α/r)·B A x: the frozen layer plus the low-rank update."""
         update = self.dropout(x) @ self.lora_A.T @ self.lora_B.T
         return self.base(x) + self.scaling * update
 

@@ -49,6 +49,7 @@ class Adam(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
+        """One Adam update of every parameter with a gradient; returns ``closure()`` if given."""
         loss = None
         if closure is not None:
             with torch.enable_grad():

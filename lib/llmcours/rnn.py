@@ -76,11 +76,13 @@ class RNNCell(_Cell):
         self.nonlinearity = nonlinearity
 
     def step(self, wx: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """The equations of one step, ``wx`` = W x_t + b precomputed: returns h_t."""
         """One step from the projected input ``wx = W x_t + b``."""
         a = torch.addmm(wx, h, self.weight_h.t())
         return torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        """One step from ``x (B, input_size)`` and ``h (B, hidden_size)`` (zeros if None): h_t."""
         h = x.new_zeros(x.shape[0], self.hidden_size) if h is None else h
         self._check_state(h, x.shape[0])
         return self.step(self.project_input(x), h)
@@ -92,6 +94,7 @@ class LSTMCell(_Cell):
     n_gates = 4
 
     def step(self, wx: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The gate equations for one step, ``wx`` = W x_t + b precomputed: returns (h_t, c_t)."""
         gates = torch.addmm(wx, h, self.weight_h.t())  # one product for the four gates
         f, i, c_tilde, o = gates.chunk(4, dim=1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(c_tilde)
@@ -101,6 +104,7 @@ class LSTMCell(_Cell):
     def forward(
         self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step from ``x (B, input_size)`` and ``state = (h, c)`` (zeros if None): (h_t, c_t)."""
         if state is None:
             state = (x.new_zeros(x.shape[0], self.hidden_size),) * 2
         self._check_state(state[0], x.shape[0], "h")
@@ -129,6 +133,7 @@ class GRUCell(_Cell):
             self.bias_hn = nn.Parameter(torch.empty(hidden_size).uniform_(-bound, bound))
 
     def step(self, wx: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """The equations of one step, ``wx`` = W x_t + b precomputed: returns h_t."""
         H = self.hidden_size
         U_zr, U_h = self.weight_h[: 2 * H], self.weight_h[2 * H :]
         zr = torch.sigmoid(torch.addmm(wx[:, : 2 * H], h, U_zr.t()))
@@ -141,6 +146,7 @@ class GRUCell(_Cell):
         return h + z * (h_tilde - h)  # = (1 − z) ⊙ h_{t-1} + z ⊙ h̃_t, one operation fewer
 
     def forward(self, x: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+        """One step from ``x (B, input_size)`` and ``h (B, hidden_size)`` (zeros if None): h_t."""
         h = x.new_zeros(x.shape[0], self.hidden_size) if h is None else h
         self._check_state(h, x.shape[0])
         return self.step(self.project_input(x), h)
@@ -169,6 +175,7 @@ class RNN(_Recurrent):
         self.cell = RNNCell(input_size, hidden_size, bias, nonlinearity)
 
     def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run over ``x (B, T, input_size)`` from ``state`` (zeros if None): (outputs (B, T, H), h_T)."""
         self._check_input(x)
         h = x.new_zeros(x.shape[0], self.cell.hidden_size) if state is None else state
         self.cell._check_state(h, x.shape[0], "state")
@@ -202,6 +209,7 @@ class LSTM(_Recurrent):
     def forward(
         self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Run over ``x (B, T, input_size)`` from ``state = (h_0, c_0)``: (outputs, (h_T, c_T))."""
         self._check_input(x)
         B = x.shape[0]
         h, c = (x.new_zeros(B, self.cell.hidden_size),) * 2 if state is None else state
@@ -237,6 +245,7 @@ class GRU(_Recurrent):
         self.cell = GRUCell(input_size, hidden_size, bias, reset_after)
 
     def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run over ``x (B, T, input_size)`` from ``state`` (zeros if None): (outputs (B, T, H), h_T)."""
         self._check_input(x)
         h = x.new_zeros(x.shape[0], self.cell.hidden_size) if state is None else state
         self.cell._check_state(h, x.shape[0], "state")

@@ -73,6 +73,7 @@ class History:
 
     @property
     def epochs(self) -> int:
+        """Number of epochs recorded."""
         return len(self.train_loss)
 
     @property
@@ -126,10 +127,12 @@ class _Running:
         self.sums = torch.zeros(len(names) + 2, dtype=torch.float64)  # [n, loss, *metrics]
 
     def add(self, n: int, loss: torch.Tensor, values: list[Any]) -> None:
+        """Add a batch of ``n`` examples with its mean loss and metric values."""
         batch = [float(n), float(loss) * n] + [float(v) * n for v in values]
         self.sums += torch.tensor(batch, dtype=torch.float64)
 
     def means(self, accelerator: Accelerator | None = None) -> dict[str, float]:
+        """Epoch means (over every process when ``accelerator`` is given)."""
         sums = self.sums
         if accelerator is not None:  # add up the sums of every process
             sums = accelerator.reduce(sums.to(accelerator.device), "sum").cpu()

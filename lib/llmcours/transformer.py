@@ -45,6 +45,7 @@ class FeedForward(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """FFN(x) = W_2 φ(W_1 x + b_1) + b_2, position by position: same shape as ``x``."""
         return self.net(x)
 
 
@@ -66,6 +67,7 @@ class TransformerBlock(nn.Module):
         self.ffn = FeedForward(d_model, dropout=dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Attention then FFN, each with its residual connection and LayerNorm: ``(B, T, d_model)``."""
         if self.pre_norm:
             x = x + self.drop(self.attn(self.ln_1(x), mask=mask)[0])
             return x + self.ffn(self.ln_2(x))
@@ -130,6 +132,7 @@ class GPT(nn.Module):
             nn.init.zeros_(module.bias)
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        """Token ids ``idx (B, T)`` (or ``(T,)``) -> next-token logits ``(B, T, vocab_size)``."""
         if idx.dim() == 1:
             return self.forward(idx[None])[0]
         if idx.dim() != 2 or idx.dtype not in (torch.long, torch.int32):
