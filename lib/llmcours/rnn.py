@@ -76,8 +76,7 @@ class RNNCell(_Cell):
         self.nonlinearity = nonlinearity
 
     def step(self, wx: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """The equations of one step, ``wx`` = W x_t + b precomputed: returns h_t."""
-        """One step from the projected input ``wx = W x_t + b``."""
+        """One step from the projected input ``wx = W x_t + b``: returns h_t."""
         a = torch.addmm(wx, h, self.weight_h.t())
         return torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
 
