@@ -1,7 +1,9 @@
-"""Helpers for the course notebooks: show the library's own source instead of copying it.
+"""Helpers for the course notebooks: the library's own source, progress bars, French numbers.
 
 The book never pastes library code into a chapter: it calls :func:`show_source` on the
 function or class it teaches, so the reader sees exactly the code the tests check.
+:func:`progress` is the one progress bar of the course (``fit`` and the chapters' loops use it);
+:func:`fr` formats a number the French way for printed outputs meant for reading.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import inspect
 import textwrap
 from typing import Any
 
-__all__ = ["show_source"]
+__all__ = ["fr", "progress", "show_source"]
 
 
 def show_source(obj: Any) -> Any:
@@ -29,3 +31,26 @@ def show_source(obj: Any) -> Any:
     except ImportError:  # pragma: no cover - IPython is a dependency
         return source
     return Code(source, language="python")
+
+
+def progress(iterable: Any = None, **kwargs: Any) -> Any:
+    """A progress bar (``tqdm``) over ``iterable``; keyword arguments go to ``tqdm``.
+
+    Every long loop of the course goes through this one function, so that how the bar is drawn
+    (a widget in Jupyter, text elsewhere) is decided in a single place.
+    """
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, **kwargs)
+
+
+def fr(x: float, decimals: int = 0, unit: str = "") -> str:
+    """``x`` written the French way: narrow no-break spaces between thousands, a decimal comma.
+
+    ``fr(28311552)`` → ``'28 311 552'``; ``fr(13.456, 1, "%")`` → ``'13,5 %'`` (the unit is
+    separated by a no-break space).
+    """
+    if isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0:
+        raise ValueError(f"decimals ({decimals!r}) must be a non-negative int")
+    text = f"{float(x):,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
+    return f"{text}\u00a0{unit}" if unit else text
