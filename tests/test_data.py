@@ -141,3 +141,13 @@ def test_files_are_package_data() -> None:
     matched = {p for pattern in patterns for p in pkg_dir.glob(pattern) if p.is_file()}
     for name in DATA_FILES:
         assert pkg_dir / "data" / name in matched, f"{name} not matched by {patterns}"
+
+
+def test_corpus_split_holds_out_every_tenth_paragraph():
+    from llmcours.data import corpus_split, load_corpus
+
+    train, heldout = corpus_split()
+    paragraphs = [p for p in load_corpus().split("\n\n") if p.strip()]
+    assert heldout.split("\n\n") == paragraphs[9::10]
+    assert len(train.split("\n\n")) + len(heldout.split("\n\n")) == len(paragraphs)
+    assert not set(train.split("\n\n")) & set(heldout.split("\n\n"))

@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # importing datasets is slow; only load_sentiment needs it
     from datasets import DatasetDict
 
-__all__ = ["LABELS", "data_path", "load_corpus", "load_sentences", "load_sentiment"]
+__all__ = [
+    "LABELS", "corpus_split", "data_path", "load_corpus", "load_sentences", "load_sentiment",
+]
 
 LABELS: tuple[str, str] = ("négatif", "positif")
 """Names of the sentiment labels: ``LABELS[0]`` = négatif, ``LABELS[1]`` = positif."""
@@ -61,6 +63,19 @@ def data_path(name: str) -> Path:
 def load_corpus() -> str:
     """The French corpus as one string (paragraphs separated by a blank line)."""
     return data_path("corpus_fr.txt").read_text(encoding="utf-8")
+
+
+def corpus_split() -> tuple[str, str]:
+    """The corpus cut into (train, held-out) text: every tenth paragraph is held out.
+
+    Every chapter that scores a language model in bits per character (n-grams, LSTM, GPT,
+    SmolLM2) trains on the first string and scores on the second, so their figures compare.
+    Paragraphs stay whole and keep their blank-line separators.
+    """
+    paragraphs = [p for p in load_corpus().split("\n\n") if p.strip()]
+    train = [p for i, p in enumerate(paragraphs) if i % 10 != 9]
+    heldout = [p for i, p in enumerate(paragraphs) if i % 10 == 9]
+    return "\n\n".join(train), "\n\n".join(heldout)
 
 
 def load_sentences() -> list[str]:
