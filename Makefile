@@ -46,6 +46,9 @@ site: setup mathjax
 	    [ -n "$$(find lib -name '*.py' -newer _build/.jupyter_cache/global.db | head -1)" ]; then \
 	  echo "llmcours changed since the last build: re-executing the chapters"; \
 	  rm -rf _build/.jupyter_cache _build/.doctrees; fi
+	@# Execute the outdated chapters $(JOBS) at a time into the execution cache; the build
+	@# then finds them all cached and only renders (jupyter-book would run them one by one).
+	python tools/execute_chapters.py --jobs $(JOBS)
 	jupyter-book build . -W -n --keep-going
 
 lint: setup
