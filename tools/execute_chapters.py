@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
+from jupyter_cache.cache.db import NbProjectRecord
 from jupyter_cache.executors.utils import single_nb_execution
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     cache = get_cache(str(CACHE))
     todo = []
     for path in paths:
+        cache.add_nb_to_project(str(path))  # as myst-nb does (tests read the project records)
         try:
             cache.match_cache_notebook(nbformat.read(path, as_version=4))
         except KeyError:
@@ -69,9 +71,11 @@ def main(argv: list[str] | None = None) -> int:
             path, seconds, nb, error = future.result()
             name = Path(path).relative_to(ROOT)
             if error is not None:
+                NbProjectRecord.set_traceback(path, error, cache.db)
                 failed.append(name)
                 print(f"  FAILED {name} after {seconds:.0f} s\n{error}", file=sys.stderr)
                 continue
+            NbProjectRecord.remove_tracebacks([cache.get_project_record(path).pk], cache.db)
             cache.cache_notebook_bundle(CacheBundleIn(nb, path, data={"execution_seconds": seconds}),
                                         check_validity=False, overwrite=True)
             print(f"  {seconds:6.1f} s  {name}", flush=True)
