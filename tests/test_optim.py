@@ -1,9 +1,11 @@
-"""Tests for llmcours.optim: Adam vs torch.optim.Adam over 100 steps (atol 1e-6, float32),
-the schedules vs their closed forms (rel 1e-12) and their monotonic pieces, bad input."""
+"""Tests for llmcours.optim: Adam vs torch.optim.Adam and AdamW vs torch.optim.AdamW over 100
+steps (atol 1e-6, float32), L2 vs decoupled decay, the schedules vs their closed forms
+(rel 1e-12) and their monotonic pieces, bad input (nan included)."""
 
 import math
 from itertools import pairwise
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -12,6 +14,7 @@ from torch import nn
 
 from llmcours.optim import (
     Adam,
+    AdamW,
     as_lambda_lr,
     warmup_cosine,
     warmup_exponential,
@@ -44,6 +47,39 @@ def test_adam_matches_torch_over_100_steps(weight_decay, betas):
     for (name, p), q in zip(ours_net.named_parameters(), ref_net.parameters(), strict=True):
         diff = (p - q).abs().max().item()
         assert diff <= 1e-6, f"{name}: max |ours - torch.optim.Adam| = {diff:.3g} > 1e-6"
+
+
+@pytest.mark.parametrize("ours_cls", [AdamW, lambda params, **kw: Adam(params, decoupled_weight_decay=True, **kw)])
+def test_adamw_matches_torch_adamw_over_100_steps(ours_cls):
+    """Decoupled weight decay (θ ← θ − ηλθ outside the moments) = torch.optim.AdamW, atol 1e-6."""
+    nets = []
+    for opt_cls in (ours_cls, torch.optim.AdamW):
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 1))
+        opt = opt_cls(net.parameters(), lr=1e-2, betas=(0.9, 0.95), weight_decay=0.1)
+        X, y = torch.randn(64, 6), torch.randn(64, 1)
+        for _ in range(100):
+            opt.zero_grad()
+            nn.functional.mse_loss(net(X), y).backward()
+            opt.step()
+        nets.append(net)
+    for p, q in zip(nets[0].parameters(), nets[1].parameters(), strict=True):
+        diff = (p - q).abs().max().item()
+        assert diff <= 1e-6, f"max |ours - torch.optim.AdamW| = {diff:.3g} > 1e-6"
+
+
+def test_l2_and_decoupled_weight_decay_differ():
+    """Same λ, same gradients: L2 goes through √v̂ (scale-free), AdamW shrinks θ by ηλθ."""
+    results = {}
+    for decoupled in (False, True):
+        p = nn.Parameter(torch.tensor([10.0, 0.1], dtype=torch.float64))
+        opt = Adam([p], lr=0.1, weight_decay=0.5, decoupled_weight_decay=decoupled)
+        p.grad = torch.zeros_like(p)  # only the decay acts
+        opt.step()
+        results[decoupled] = p.detach().clone()
+    # L2: g = λθ, the first step is −η·sign(g) whatever |θ|; AdamW: θ(1 − ηλ), then a zero step
+    torch.testing.assert_close(results[False], torch.tensor([9.9, 0.0], dtype=torch.float64), atol=1e-6, rtol=0)
+    torch.testing.assert_close(results[True], torch.tensor([9.5, 0.095], dtype=torch.float64), atol=1e-12, rtol=0)
 
 
 def test_adam_first_step_is_lr_times_sign():
@@ -131,6 +167,18 @@ def test_bad_inputs_raise_value_error():
         Adam(p, eps=-1e-8)
     with pytest.raises(ValueError, match="weight_decay"):
         Adam(p, weight_decay=-0.1)
+    for bad in (float("nan"), float("inf"), "1e-3", None, True):
+        with pytest.raises(ValueError, match="lr"):
+            Adam(p, lr=bad)
+    for bad in ((float("nan"), 0.999), (0.9, float("nan")), (-0.1, 0.999), (0.9,), 0.9, ("a", "b")):
+        with pytest.raises(ValueError, match="betas"):
+            Adam(p, betas=bad)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="eps"):
+            Adam(p, eps=bad)
+        with pytest.raises(ValueError, match="weight_decay"):
+            AdamW(p, weight_decay=bad)
+    Adam(p, lr=np.float32(1e-3), betas=[np.float64(0.9), 0.95])  # numpy numbers are numbers
     with pytest.raises(ValueError, match="step"):
         warmup_cosine(-1, 10, 100, 1e-3)
     with pytest.raises(ValueError, match="warmup_steps"):

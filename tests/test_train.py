@@ -166,6 +166,14 @@ def _loader():
         (dict(metrics={"acc": 1.0}), "metrics"),
         (dict(metrics={"loss": accuracy}), "metrics"),
         (dict(schedule="cosine"), "schedule"),
+        (dict(optimizer="adam"), "optimizer"),
+        (dict(optimizer=torch.optim.Adam), "optimizer"),
+        (dict(lr=float("nan")), "lr"),
+        (dict(lr="1e-3"), "lr"),
+        (dict(grad_clip=float("nan")), "grad_clip"),
+        (dict(epochs=True), "epochs"),
+        (dict(mixed_precision="bfloat16"), "mixed_precision"),
+        (dict(mixed_precision=None), "mixed_precision"),
         (dict(val_loader=DataLoader(TensorDataset(torch.zeros(0, 2), torch.zeros(0))),), "val_loader"),
     ],
 )
@@ -189,3 +197,45 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="schedule"):
         fit(mlp(), _loader(), schedule=torch.optim.lr_scheduler.StepLR(other, 1), device="cpu",
             progress=False)
+
+
+def test_bad_optimizer_fails_before_any_work(monkeypatch):
+    """A string optimizer is refused up front, not after a forward pass deep in the loop."""
+    calls = []
+    model = mlp()
+    model.register_forward_hook(lambda *args: calls.append(1))
+    with pytest.raises(ValueError, match=r"optimizer \('adam'\) must be None"):
+        fit(model, _loader(), optimizer="adam", device="cpu", progress=False)
+    assert not calls, "the model ran before the optimizer was checked"
+
+
+def test_progress_bar_is_the_course_progress(monkeypatch):
+    import llmcours.train as train
+
+    seen = {}
+
+    def fake_progress(iterable=None, **kwargs):
+        seen.update(kwargs)
+        from tqdm import tqdm
+
+        return tqdm(iterable, **{**kwargs, "disable": True})
+
+    monkeypatch.setattr(train, "progress_bar", fake_progress)
+    history = run(max_steps=3)
+    assert seen["total"] == 3 and seen["desc"] == "entraînement", seen
+    assert history.train_seconds > 0
+
+
+def test_bf16_autocast_then_float32_in_one_process():
+    """bf16 autocast trains (loss falls, weights stay float32), and a later float32 fit still
+    works in the same process (accelerate's global state is reset between calls)."""
+    float32 = run()
+    set_seed(0)
+    X, y = separable_data()
+    model = mlp()
+    bf16 = fit(model, make_loader(X, y), epochs=5, lr=1e-2, device="cpu", progress=False,
+               mixed_precision="bf16")
+    assert bf16.train_loss[-1] < 0.3 * bf16.train_loss[0], f"bf16 did not learn: {bf16.train_loss}"
+    assert bf16.train_loss != float32.train_loss, "bf16 autocast changed nothing"
+    assert all(p.dtype == torch.float32 for p in model.parameters()), "weights must stay float32"
+    assert run().train_loss == float32.train_loss, "the float32 fit after bf16 differs"

@@ -7,8 +7,10 @@ Adam (Kingma & Ba, 2015), at step t = 1, 2, … with gradient g_t = ∇_θ L_t(�
     m̂_t = m_t / (1 − β₁ᵗ),  v̂_t = v_t / (1 − β₂ᵗ)   bias correction (m_0 = v_0 = 0)
     θ_t = θ_{t−1} − η m̂_t / (√v̂_t + ε)
 
-``weight_decay = λ`` adds λ θ_{t−1} to g_t (an L2 penalty, as ``torch.optim.Adam`` does); AdamW
-instead subtracts η λ θ_{t−1} from θ directly, outside the moments: that is not what this is.
+``weight_decay = λ`` adds λ θ_{t−1} to g_t (an L2 penalty, as ``torch.optim.Adam`` does): the
+penalty then goes through the moments and is divided by √v̂_t like the rest of the gradient.
+AdamW (Loshchilov & Hutter, 2019; ``decoupled_weight_decay=True`` or :class:`AdamW`) instead
+shrinks the weights directly, θ ← θ − η λ θ_{t−1}, outside the moments.
 
 Schedules give η_t for the update number t (counted from 1 like Adam's t; step 0 gives 0):
 a linear warm-up η_t = η_max · t / N_warm for t ≤ N_warm, then a decay.
@@ -18,16 +20,44 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from numbers import Real
 from typing import Any
 
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-__all__ = ["Adam", "warmup_cosine", "warmup_inverse_sqrt", "warmup_exponential", "as_lambda_lr"]
+__all__ = ["Adam", "AdamW", "warmup_cosine", "warmup_inverse_sqrt", "warmup_exponential", "as_lambda_lr"]
+
+
+def _check_adam(lr: float, betas: Any, eps: float, weight_decay: float) -> None:
+    """Adam's hyper-parameters, or a ValueError naming the one that is wrong (nan included)."""
+    for name, value in (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)):
+        if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < math.inf:
+            raise ValueError(f"{name} ({value!r}) must be a finite number >= 0")
+    if (
+        not isinstance(betas, (tuple, list))
+        or len(betas) != 2
+        or not all(isinstance(b, Real) and not isinstance(b, bool) and 0 <= b < 1 for b in betas)
+    ):
+        raise ValueError(f"betas ({betas!r}) must be a pair of numbers in [0, 1)")
+
+
+def _moments(state: dict[str, Any], p: torch.Tensor) -> tuple[int, torch.Tensor, torch.Tensor]:
+    """Advance the step count t of ``p`` and return (t, m, v); m_0 = v_0 = 0 at the first call."""
+    if p.grad.is_sparse:
+        raise ValueError("Adam does not support sparse gradients")
+    if not state:
+        state.update(step=0, m=torch.zeros_like(p), v=torch.zeros_like(p))
+    state["step"] += 1
+    return state["step"], state["m"], state["v"]
 
 
 class Adam(torch.optim.Optimizer):
-    """Adam, the update above; same arguments and results as ``torch.optim.Adam``."""
+    """Adam, the update above; same arguments and results as ``torch.optim.Adam``.
+
+    ``decoupled_weight_decay=True`` gives AdamW (same results as ``torch.optim.AdamW``): the
+    decay θ ← θ − η λ θ is applied to the weights directly instead of being added to g_t.
+    """
 
     def __init__(
         self,
@@ -36,16 +66,12 @@ class Adam(torch.optim.Optimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        decoupled_weight_decay: bool = False,
     ) -> None:
-        if lr < 0:
-            raise ValueError(f"lr ({lr}) must be >= 0")
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"betas ({betas}) must both be in [0, 1)")
-        if eps < 0:
-            raise ValueError(f"eps ({eps}) must be >= 0")
-        if weight_decay < 0:
-            raise ValueError(f"weight_decay ({weight_decay}) must be >= 0")
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        _check_adam(lr, betas, eps, weight_decay)
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        decoupled_weight_decay=bool(decoupled_weight_decay))
+        super().__init__(params, defaults)
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
@@ -59,16 +85,12 @@ class Adam(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                if p.grad.is_sparse:
-                    raise ValueError("Adam does not support sparse gradients")
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["m"] = torch.zeros_like(p)
-                    state["v"] = torch.zeros_like(p)
-                state["step"] += 1
-                t, m, v = state["step"], state["m"], state["v"]
-                g = p.grad if wd == 0 else p.grad.add(p, alpha=wd)  # L2 penalty: g_t + λ θ_{t−1}
+                t, m, v = _moments(self.state[p], p)
+                g = p.grad
+                if wd and group["decoupled_weight_decay"]:
+                    p.mul_(1 - lr * wd)  # AdamW: θ ← θ − η λ θ, outside the moments
+                elif wd:
+                    g = g.add(p, alpha=wd)  # L2 penalty: g_t + λ θ_{t−1}
                 m.lerp_(g, 1 - beta1)  # m_t = β₁ m_{t−1} + (1 − β₁) g_t = m_{t−1} + (1 − β₁)(g_t − m_{t−1})
                 v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v_t = β₂ v_{t−1} + (1 − β₂) g_t²
                 # θ_t = θ_{t−1} − η m̂_t / (√v̂_t + ε) with m̂_t = m_t / (1 − β₁ᵗ), √v̂_t = √v_t / √(1 − β₂ᵗ),
@@ -76,6 +98,21 @@ class Adam(torch.optim.Optimizer):
                 sqrt_v_hat = v.sqrt() / math.sqrt(1 - beta2**t)
                 p.addcdiv_(m, sqrt_v_hat + eps, value=-lr / (1 - beta1**t))
         return loss
+
+
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter, 2019): :class:`Adam` with decoupled weight decay, λ = 0.01
+    by default as in ``torch.optim.AdamW``."""
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay=True)
 
 
 def _check_warmup(step: int, warmup_steps: int, lr_max: float) -> None:

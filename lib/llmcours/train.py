@@ -10,18 +10,23 @@ learning-rate schedule, and records the train/validation loss and metrics of eve
 
 from __future__ import annotations
 
+import math
 import os
 import random
+import time
 from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any
 
 import numpy as np
 import torch
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState, PartialState
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler
-from tqdm.auto import tqdm
+
+from llmcours.notebook import progress as progress_bar
 
 __all__ = ["set_seed", "get_device", "fit", "History"]
 
@@ -61,7 +66,8 @@ class History:
 
     ``metrics`` holds ``"train_<name>"`` and ``"val_<name>"`` lists for each metric given to
     :func:`fit`; ``grad_norm`` is the mean gradient norm *before* clipping; ``lr`` the learning
-    rate at the end of the epoch; ``steps`` the number of optimiser steps taken in all.
+    rate at the end of the epoch; ``steps`` the number of optimiser steps taken in all;
+    ``train_seconds`` the wall-clock time of the training steps (evaluation left out).
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -70,6 +76,7 @@ class History:
     lr: list[float] = field(default_factory=list)
     grad_norm: list[float] = field(default_factory=list)
     steps: int = 0
+    train_seconds: float = 0.0
 
     @property
     def epochs(self) -> int:
@@ -173,6 +180,72 @@ def _check_loader(name: str, loader: Any) -> None:
         raise ValueError(f"{name} is empty: it yields no batch")
 
 
+MIXED_PRECISIONS = ("no", "bf16", "fp16")
+
+
+def _check_fit(
+    model: Any, train_loader: Any, val_loader: Any, optimizer: Any, lr: Any, epochs: Any,
+    max_steps: Any, grad_clip: Any, metrics: dict[str, Any], mixed_precision: Any,
+) -> None:
+    """Every argument of :func:`fit`, checked before any work, with a message naming it."""
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model ({type(model).__name__}) must be a torch.nn.Module")
+    _check_loader("train_loader", train_loader)
+    if val_loader is not None:
+        _check_loader("val_loader", val_loader)
+    if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
+        raise ValueError(
+            f"optimizer ({optimizer!r}) must be None (Adam) or a torch.optim.Optimizer built on "
+            "the model's parameters, e.g. torch.optim.AdamW(model.parameters(), lr=1e-3)"
+        )
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs ({epochs!r}) must be an integer >= 1")
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
+        raise ValueError(f"max_steps ({max_steps!r}) must be None or an integer >= 1")
+    if not isinstance(lr, Real) or not 0 < lr < math.inf:
+        raise ValueError(f"lr ({lr!r}) must be a finite number > 0")
+    if grad_clip is not None and (not isinstance(grad_clip, Real) or not grad_clip > 0):
+        raise ValueError(f"grad_clip ({grad_clip!r}) must be None or a number > 0")
+    for name, fn in metrics.items():
+        if not callable(fn) or name == "loss":
+            raise ValueError(f"metrics[{name!r}] must be a callable fn(logits, y) not named 'loss'")
+    if mixed_precision not in MIXED_PRECISIONS:
+        raise ValueError(f"mixed_precision ({mixed_precision!r}) must be one of {MIXED_PRECISIONS}")
+
+
+def _make_scheduler(schedule: Any, optimizer: torch.optim.Optimizer) -> LRScheduler | None:
+    """``schedule`` as a torch scheduler on ``optimizer`` (a function becomes a ``LambdaLR``)."""
+    if isinstance(schedule, LRScheduler):
+        if schedule.optimizer is not optimizer:
+            raise ValueError("schedule (a torch scheduler) must be built on the optimizer given")
+        return schedule
+    if callable(schedule):
+        return LambdaLR(optimizer, schedule)
+    if schedule is None:
+        return None
+    raise ValueError(f"schedule ({schedule!r}) must be None, a function or a torch scheduler")
+
+
+def _accelerator(device: str | torch.device | None, mixed_precision: str) -> Accelerator:
+    """An ``Accelerator`` for this call of :func:`fit`.
+
+    accelerate keeps one global state per process and refuses a second ``Accelerator`` with
+    another precision or device; in a single process (a notebook that trains twice) we reset
+    it, under ``accelerate launch`` (several processes) the launch configuration wins.
+    """
+    cpu = device is not None and torch.device(device).type == "cpu"
+    if AcceleratorState._shared_state and PartialState().num_processes == 1:
+        AcceleratorState._reset_state()
+    return Accelerator(cpu=cpu, mixed_precision=mixed_precision)
+
+
+def _total_steps(train_loader: Iterable, epochs: int, max_steps: int | None) -> int | None:
+    total = len(train_loader) * epochs if isinstance(train_loader, Sized) else None
+    if max_steps is not None:
+        total = min(total, max_steps) if total is not None else max_steps
+    return total
+
+
 def fit(
     model: nn.Module,
     train_loader: Iterable,
@@ -187,6 +260,7 @@ def fit(
     grad_clip: float | None = 1.0,
     metrics: dict[str, Metric] | None = None,
     device: str | torch.device | None = None,
+    mixed_precision: str = "no",
     progress: bool = True,
 ) -> History:
     """Train ``model`` in place on ``(x, y)`` batches and return its :class:`History`.
@@ -199,39 +273,18 @@ def fit(
     ``epochs`` epochs or ``max_steps`` optimiser steps, whichever comes first. ``metrics``
     maps a name to ``fn(logits, y) -> number``, averaged over each epoch (weighted by batch
     size). ``device="cpu"`` forces the CPU; by default accelerate picks the GPU if there is one.
+    ``mixed_precision="bf16"`` runs the forward passes under bfloat16 autocast (on a GPU that
+    has it; weights, gradients and the optimiser stay float32); the default ``"no"`` is float32.
+    The progress bar is the course's :func:`llmcours.notebook.progress` (``progress=False``: none).
     """
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"model ({type(model).__name__}) must be a torch.nn.Module")
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs ({epochs!r}) must be an integer >= 1")
-    if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
-        raise ValueError(f"max_steps ({max_steps!r}) must be None or an integer >= 1")
-    if not lr > 0:
-        raise ValueError(f"lr ({lr}) must be > 0")
-    if grad_clip is not None and not grad_clip > 0:
-        raise ValueError(f"grad_clip ({grad_clip}) must be None or > 0")
-    _check_loader("train_loader", train_loader)
-    if val_loader is not None:
-        _check_loader("val_loader", val_loader)
     metrics = dict(metrics or {})
-    for name, fn in metrics.items():
-        if not callable(fn) or name == "loss":
-            raise ValueError(f"metrics[{name!r}] must be a callable fn(logits, y) not named 'loss'")
+    _check_fit(model, train_loader, val_loader, optimizer, lr, epochs, max_steps, grad_clip,
+               metrics, mixed_precision)
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     if optimizer is None:
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    if isinstance(schedule, LRScheduler):
-        if schedule.optimizer is not optimizer:
-            raise ValueError("schedule (a torch scheduler) must be built on the optimizer given")
-        scheduler = schedule
-    elif callable(schedule):
-        scheduler = LambdaLR(optimizer, schedule)
-    elif schedule is None:
-        scheduler = None
-    else:
-        raise ValueError(f"schedule ({schedule!r}) must be None, a function or a torch scheduler")
-
-    accelerator = Accelerator(cpu=device is not None and torch.device(device).type == "cpu")
+    scheduler = _make_scheduler(schedule, optimizer)
+    accelerator = _accelerator(device, mixed_precision)
     model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
     if val_loader is not None:
         val_loader = accelerator.prepare(val_loader)
@@ -239,26 +292,23 @@ def fit(
         scheduler = accelerator.prepare(scheduler)
 
     history = History()
-    total = len(train_loader) * epochs if isinstance(train_loader, Sized) else None
-    if max_steps is not None:
-        total = min(total, max_steps) if total is not None else max_steps
     quiet = not progress or not accelerator.is_local_main_process
-    bar = tqdm(total=total, desc="entraînement", disable=quiet)
+    bar = progress_bar(total=_total_steps(train_loader, epochs, max_steps), desc="entraînement",
+                       disable=quiet)
     for _epoch in range(epochs):
         model.train()
-        running = _Running(list(metrics))
-        norms = []
+        running, norms, start = _Running(list(metrics)), [], time.perf_counter()
         for batch in train_loader:
             x, y = _split_batch(batch)
             logits = model(x)
-            loss = loss_fn(logits, y)
+            loss = loss_fn(logits, y)  # L(θ) on the mini-batch
             optimizer.zero_grad(set_to_none=True)
-            accelerator.backward(loss)
-            # clip_grad_norm_ returns the norm *before* clipping; inf = measure without clipping
+            accelerator.backward(loss)  # g = ∇_θ L
+            # g ← g · min(1, grad_clip / ||g||); returns ||g|| *before* clipping (inf: no clipping)
             norm = accelerator.clip_grad_norm_(model.parameters(), grad_clip or float("inf"))
-            optimizer.step()
+            optimizer.step()  # θ ← θ − η_t · update(g)
             if scheduler is not None:
-                scheduler.step()
+                scheduler.step()  # η_t → η_{t+1}
             with torch.no_grad():
                 values = [fn(logits.detach(), y) for fn in metrics.values()]
             running.add(len(y), loss.detach(), values)
@@ -270,16 +320,11 @@ def fit(
                 break
         if not norms:
             raise ValueError("train_loader is empty: it yields no batch")
+        history.train_seconds += time.perf_counter() - start
 
-        train = running.means(accelerator)
-        history.train_loss.append(train.pop("loss"))
-        for name, value in train.items():
-            history.metrics.setdefault(f"train_{name}", []).append(value)
+        _record(history, "train", running.means(accelerator))
         if val_loader is not None:
-            val = _evaluate(model, val_loader, loss_fn, metrics, accelerator)
-            history.val_loss.append(val.pop("loss"))
-            for name, value in val.items():
-                history.metrics.setdefault(f"val_{name}", []).append(value)
+            _record(history, "val", _evaluate(model, val_loader, loss_fn, metrics, accelerator))
             bar.set_postfix(perte=f"{history.train_loss[-1]:.4f}", val=f"{history.val_loss[-1]:.4f}")
         history.lr.append(optimizer.param_groups[0]["lr"])
         history.grad_norm.append(float(np.mean(norms)))
@@ -288,3 +333,10 @@ def fit(
     bar.close()
     model.eval()
     return history
+
+
+def _record(history: History, split: str, means: dict[str, float]) -> None:
+    """Append one epoch's mean loss and metrics of ``split`` ("train" or "val") to ``history``."""
+    getattr(history, f"{split}_loss").append(means.pop("loss"))
+    for name, value in means.items():
+        history.metrics.setdefault(f"{split}_{name}", []).append(value)
