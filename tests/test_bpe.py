@@ -3,19 +3,18 @@ against a recount-everything reference, and compression against Hugging Face `to
 
 from __future__ import annotations
 
-from collections import Counter
-from itertools import pairwise
-
+import numpy as np
 import pytest
-import regex
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmcours.bpe import (
-    GPT2_SPLIT_PATTERN,
     BPETokenizer,
     merge_pair,
+    pair_counts,
     segment,
+    train_naive,
     train_on_words,
 )
 from llmcours.data import load_corpus
@@ -78,31 +77,28 @@ def test_vocab_layout(small_tok):
         assert small_tok.vocab[256 + t] == small_tok.vocab[a] + small_tok.vocab[b]
 
 
-# -- the incremental trainer equals the textbook algorithm ----------------------------------------
-def reference_merges(text: str, num_merges: int) -> list[tuple[int, int]]:
-    """Recount every pair at every step; most frequent pair, ties -> smallest pair of ids."""
-    words = [list(p.encode("utf-8")) for p in regex.findall(GPT2_SPLIT_PATTERN, text)]
-    merges = []
-    for t in range(num_merges):
-        counts = Counter(pair for w in words for pair in pairwise(w))
-        if not counts:
-            break
-        best = min(counts, key=lambda p: (-counts[p], p))
-        merges.append(best)
-        words = [merge_pair(w, best, 256 + t) for w in words]
-    return merges
-
-
+# -- the incremental trainer equals the naive one (recount everything, minbpe-style) -----------
 @pytest.mark.parametrize("start", [0, 20_000, 100_000])
-def test_incremental_training_equals_recount_reference(corpus, start):
+def test_incremental_training_equals_the_naive_trainer(corpus, start):
     text = corpus[start : start + 3000]
     tok = BPETokenizer()
     tok.train(text, vocab_size=256 + 150)
-    expected = reference_merges(text, 150)
+    expected = train_naive(text, 256 + 150)
     first_diff = next(
         (i for i, (a, b) in enumerate(zip(tok.merges, expected, strict=False)) if a != b), None
     )
     assert tok.merges == expected, f"merges differ first at step {first_diff}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="ab é\n1", min_size=1, max_size=60), st.integers(256, 300))
+def test_naive_and_fast_trainers_agree_on_small_texts(text, vocab_size):
+    # Small alphabets make many ties: both break them by the smallest pair of ids.
+    tok = BPETokenizer()
+    tok.train(text, vocab_size)
+    assert tok.merges == train_naive(text, vocab_size)
+    naive = BPETokenizer.from_merges(train_naive(text, vocab_size))
+    assert naive.vocab == tok.vocab and naive.decode(naive.encode(text)) == text
 
 
 def test_training_stops_when_no_pair_is_left():
@@ -168,6 +164,16 @@ def test_unbelievable_is_un_believ_able():
     assert segment("unbelievable", []) == list("unbelievable")
 
 
+def test_pair_counts_on_sennrich_corpus():
+    words = {"low": 5, "lower": 2, "newest": 6, "widest": 3}
+    counts = pair_counts(words)
+    assert counts[("e", "s")] == counts[("s", "t")] == 9 and counts[("l", "o")] == 7
+    assert counts.most_common(1) == [(("e", "s"), 9)]  # first met on the tie with (s, t)
+    after = pair_counts(words, [("e", "s"), ("es", "t")])
+    assert ("e", "s") not in after and after[("w", "est")] == 6 and after[("d", "est")] == 3
+    assert sum(pair_counts({"ab": 3, "c": 10}).values()) == 3  # a word of one symbol: no pair
+
+
 def test_merge_pair_left_to_right():
     assert merge_pair(list("aaa"), ("a", "a")) == ["aa", "a"]
     assert merge_pair([1, 2, 1, 2], (1, 2), 7) == [7, 7]
@@ -186,3 +192,29 @@ def test_bad_input():
         train_on_words({}, 3)
     with pytest.raises(ValueError, match="ids"):
         tok.decode([256])
+    with pytest.raises(ValueError, match="vocab_size"):
+        train_naive("bonjour", 300.0)
+    with pytest.raises(ValueError, match="text"):
+        train_naive(["bonjour"], 300)
+    with pytest.raises(ValueError, match=r"merges\[1\]"):
+        BPETokenizer.from_merges([(97, 98), (97, 258)])
+
+
+def test_decode_accepts_a_tensor_or_array_row(small_tok):
+    ids = small_tok.encode("Le modèle génère un texte.")
+    as_tensor = torch.tensor([ids])  # what greedy(...) returns: a batch of one
+    assert small_tok.decode(as_tensor[0]) == "Le modèle génère un texte."
+    assert small_tok.decode(np.array(ids)) == small_tok.decode([np.int64(i) for i in ids])
+    with pytest.raises(ValueError, match=r"ids must be 1-D .*decode\(ids\[0\]\)"):
+        small_tok.decode(as_tensor)
+    with pytest.raises(ValueError, match=r"ids\[0\] \(72.0\) must be an integer"):
+        small_tok.decode(torch.tensor([72.0, 101.0]))
+    with pytest.raises(ValueError, match="got the string"):
+        small_tok.decode("72 101")
+
+
+def test_numpy_integer_sizes_are_accepted():
+    tok = BPETokenizer()
+    tok.train("aaaa bbbb", np.int64(258))
+    assert len(tok.merges) == 2
+    assert train_on_words({"low": 1}, np.int32(1)) == [("l", "o")]

@@ -109,3 +109,39 @@ def test_bad_input():
         NGramLM(2).fit("je suis content")
     with pytest.raises(ValueError, match="fit"):
         NGramLM(2).prob("je", ("<s>",))
+
+
+def test_token_logprobs_is_consistent_with_logprob_sentence_and_perplexity():
+    lm = NGramLM(2, k=0).fit(COURSE)
+    lps = lm.token_logprobs(["je", "suis", "content"])  # P(je|<s>), P(suis|je), ... P(</s>|content)
+    assert lps == pytest.approx([0.0, 0.0, math.log(0.5), 0.0], abs=1e-15)
+    assert sum(lps) == lm.logprob_sentence(["je", "suis", "content"])
+    assert lm.token_logprobs(["je", "content"])[1] == -math.inf  # P(content | je) = 0
+    smoothed = NGramLM(3, k=0.5).fit([s.lower().split() for s in load_sentences()[:80]])
+    test = [s.lower().split() for s in load_sentences()[80:90]]
+    all_lps = [lp for s in test for lp in smoothed.token_logprobs(s)]
+    assert len(all_lps) == sum(len(s) + 1 for s in test)
+    assert math.exp(-sum(all_lps) / len(all_lps)) == pytest.approx(
+        smoothed.perplexity(test), rel=1e-12
+    )
+
+
+def test_a_plain_string_is_rejected_everywhere():
+    # A string is a sequence of characters: scoring it would score letters, not words.
+    lm = NGramLM(2).fit(COURSE)
+    for method in (lm.logprob_sentence, lm.token_logprobs):
+        with pytest.raises(ValueError, match="sentence must be a list of tokens"):
+            method("je suis content")
+    with pytest.raises(ValueError, match="sentences must be a non-empty list"):
+        lm.perplexity("je suis content")
+    with pytest.raises(ValueError, match="sentences must hold lists of tokens"):
+        lm.perplexity(["je suis content", "je suis"])
+
+
+def test_numpy_integer_orders_are_accepted():
+    import numpy as np
+
+    assert NGramLM(np.int64(2)).fit(COURSE).n == 2
+    for bad in (2.0, True, "2"):
+        with pytest.raises(ValueError, match="n"):
+            NGramLM(bad)

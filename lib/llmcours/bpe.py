@@ -8,14 +8,17 @@ pair of adjacent symbols in the corpus C^(t) and merge it into a new symbol,
 until the vocabulary reaches the size |V| asked for. To tokenize a new word, the learned
 merges are replayed in the order they were learned.
 
-Two versions live here:
+Three versions live here:
 
-- ``train_on_words`` / ``segment``: the classic *teaching* version on characters (Sennrich's
-  ``low lower newest widest``), written for clarity: it recounts every pair at every merge.
-- ``BPETokenizer``: the byte-level version of GPT-2, in the spirit of karpathy/minbpe. The
+- ``train_on_words`` / ``segment`` / ``pair_counts``: the classic *teaching* version on
+  characters (Sennrich's ``low lower newest widest``), written for clarity: it recounts every
+  pair at every merge.
+- ``train_naive``: the same naive algorithm on bytes, in the style of karpathy/minbpe: the
   text is first split by GPT-2's regular expression (so a merge never crosses a word
-  boundary), each piece is turned into its UTF-8 bytes (256 base tokens: no unknown token,
-  ever), and training keeps *incremental* pair counts: pairs are counted once over the unique
+  boundary) and each piece is turned into its UTF-8 bytes (256 base tokens: no unknown token,
+  ever). It recounts every pair of the whole text at every merge.
+- ``BPETokenizer``: the byte-level tokenizer of GPT-2, whose training learns the same merges
+  as ``train_naive`` with *incremental* pair counts: pairs are counted once over the unique
   pieces weighted by their frequency, and after each merge only the pieces that contain the
   merged pair are updated (an index pair -> pieces says which), with a max-heap of counts.
 """
@@ -31,7 +34,17 @@ from pathlib import Path
 
 import regex  # the `regex` package (a dependency of transformers) knows \p{L} and \p{N}
 
-__all__ = ["GPT2_SPLIT_PATTERN", "BPETokenizer", "merge_pair", "segment", "train_on_words"]
+from ._checks import check_ids, check_int
+
+__all__ = [
+    "GPT2_SPLIT_PATTERN",
+    "BPETokenizer",
+    "merge_pair",
+    "pair_counts",
+    "segment",
+    "train_naive",
+    "train_on_words",
+]
 
 # GPT-2's pre-tokenization pattern: contractions, letters, digits, other symbols, spaces.
 # A space stays glued to the word that follows it (" chat"), as in GPT-2 and `tokenizers`.
@@ -43,6 +56,27 @@ GPT2_SPLIT_PATTERN = (
 # ---------------------------------------------------------------------------------------------
 # The teaching version: characters, recount everything at each step.
 # ---------------------------------------------------------------------------------------------
+def _check_word_counts(word_counts: Mapping[str, int]) -> None:
+    if not isinstance(word_counts, Mapping) or not word_counts:
+        raise ValueError(f"word_counts ({word_counts!r}) must be a non-empty {{word: frequency}}")
+
+
+def pair_counts(
+    word_counts: Mapping[str, int], merges: Sequence[tuple[str, str]] = ()
+) -> Counter[tuple[str, str]]:
+    """Counts of adjacent symbol pairs in ``{word: frequency}`` once ``merges`` are applied.
+
+    Each pair of a word counts ``frequency`` times; the Counter keeps the order in which pairs
+    are met (words in the order given, left to right), which breaks ties in ``train_on_words``.
+    """
+    _check_word_counts(word_counts)
+    counts: Counter[tuple[str, str]] = Counter()
+    for word, freq in word_counts.items():
+        for pair in pairwise(segment(word, merges)):
+            counts[pair] += freq
+    return counts
+
+
 def train_on_words(word_counts: Mapping[str, int], num_merges: int) -> list[tuple[str, str]]:
     """Learn ``num_merges`` BPE merges on characters from ``{word: frequency}``.
 
@@ -51,22 +85,14 @@ def train_on_words(word_counts: Mapping[str, int], num_merges: int) -> list[tupl
     tie, the pair met first (words in the order given, left to right) wins. Training stops
     early when no word has two symbols left. Returns the merges, in the order learned.
     """
-    if num_merges < 0:
-        raise ValueError(f"num_merges ({num_merges}) must be >= 0")
-    if not word_counts:
-        raise ValueError("word_counts is empty: give at least one word")
-    words = {word: list(word) for word in word_counts}
+    _check_word_counts(word_counts)
+    num_merges = check_int(num_merges, "num_merges", minimum=0)
     merges: list[tuple[str, str]] = []
     for _ in range(num_merges):
-        counts: dict[tuple[str, str], int] = {}
-        for word, symbols in words.items():
-            for pair in pairwise(symbols):
-                counts[pair] = counts.get(pair, 0) + word_counts[word]
+        counts = pair_counts(word_counts, merges)  # C^(t): the words with the merges so far
         if not counts:
-            break
-        best = max(counts, key=counts.get)  # first maximum in insertion order
-        merges.append(best)
-        words = {word: merge_pair(symbols, best) for word, symbols in words.items()}
+            break  # every word is a single symbol
+        merges.append(max(counts, key=counts.get))  # argmax; first maximum met on a tie
     return merges
 
 
@@ -121,8 +147,36 @@ def _merge_with_diff(word: str, pair: str, new: str) -> tuple[str, list[str], li
 
 
 # ---------------------------------------------------------------------------------------------
-# The byte-level tokenizer.
+# Byte-level BPE: the naive trainer, then the tokenizer with its incremental trainer.
 # ---------------------------------------------------------------------------------------------
+def _check_train_args(text: str, vocab_size: int) -> int:
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"text ({text!r:.40}) must be a non-empty str: BPE needs a corpus")
+    return check_int(vocab_size, "vocab_size (256 bytes + the merges)", minimum=256)
+
+
+def train_naive(
+    text: str, vocab_size: int, pattern: str = GPT2_SPLIT_PATTERN
+) -> list[tuple[int, int]]:
+    """Learn ``vocab_size − 256`` byte-level merges the simple way (as karpathy/minbpe).
+
+    Returns the merges in order: ``merges[t]`` is the pair of ids that becomes id ``256 + t``.
+    At every step all pairs of the whole text are recounted; ties go to the smallest pair of
+    ids. ``BPETokenizer.train`` learns the same merges, much faster.
+    """
+    vocab_size = _check_train_args(text, vocab_size)
+    chunks = [list(piece.encode("utf-8")) for piece in regex.findall(pattern, text)]
+    merges: list[tuple[int, int]] = []
+    for new_id in range(256, vocab_size):
+        stats = Counter(pair for ids in chunks for pair in pairwise(ids))  # count every pair
+        if not stats:
+            break  # every piece is a single token
+        pair = min(stats, key=lambda p: (-stats[p], p))  # the most frequent (smallest on a tie)
+        chunks = [merge_pair(ids, pair, new_id) for ids in chunks]  # (a, b) -> new_id
+        merges.append(pair)
+    return merges
+
+
 class BPETokenizer:
     """Byte-level BPE tokenizer: ids 0-255 are the bytes, id 256 + t is the t-th merge."""
 
@@ -142,12 +196,9 @@ class BPETokenizer:
         """Learn ``vocab_size - 256`` merges on ``text`` (fewer if the pieces run out of pairs).
 
         Pairs of equal count are broken by the smallest pair of ids, so training is
-        deterministic.
+        deterministic and gives the merges of :func:`train_naive`.
         """
-        if not isinstance(vocab_size, int) or vocab_size < 256:
-            raise ValueError(f"vocab_size ({vocab_size!r}) must be an integer >= 256 (the bytes)")
-        if not text:
-            raise ValueError("text is empty: BPE needs a training corpus")
+        vocab_size = _check_train_args(text, vocab_size)
         # Unique pieces (pre-tokenized "words") with their frequencies; each piece as the str
         # of its byte ids (latin-1 maps byte b to chr(b)), see _merge_with_diff.
         piece_counts = Counter(self._compiled.findall(text))
@@ -219,7 +270,12 @@ class BPETokenizer:
         return ids
 
     def decode(self, ids: Sequence[int]) -> str:
-        """Text of ``ids``. Arbitrary ids may cut a UTF-8 character: those bytes become U+FFFD."""
+        """Text of ``ids`` (a list, or a 1-D tensor or array, of ids).
+
+        Byte-level BPE loses nothing: ``decode(encode(text)) == text``. Arbitrary ids may cut a
+        UTF-8 character: those bytes become U+FFFD.
+        """
+        ids = check_ids(ids)
         for i in ids:
             if i not in self.vocab:
                 raise ValueError(f"ids contains {i!r}, not in the vocabulary (0..{len(self) - 1})")
@@ -232,12 +288,22 @@ class BPETokenizer:
         Path(path).write_text(json.dumps(data), encoding="utf-8")
 
     @classmethod
+    def from_merges(
+        cls, merges: Sequence[tuple[int, int]], pattern: str = GPT2_SPLIT_PATTERN
+    ) -> BPETokenizer:
+        """The tokenizer of ordered ``merges`` (``merges[t]`` created id 256 + t), e.g. from
+        :func:`train_naive`."""
+        tok = cls(pattern=pattern)
+        for t, (a, b) in enumerate(merges):
+            if not (0 <= a < 256 + t and 0 <= b < 256 + t):
+                raise ValueError(f"merges[{t}] ({a}, {b}) must merge ids created before 256 + {t}")
+            tok._add_merge((a, b), 256 + t)
+        return tok
+
+    @classmethod
     def load(cls, path: str | Path) -> BPETokenizer:
         """Rebuild a tokenizer written by :meth:`save`."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if data.get("type") != "llmcours-bpe":
             raise ValueError(f"path ({path}) is not a file written by BPETokenizer.save")
-        tok = cls(pattern=data["pattern"])
-        for t, (a, b) in enumerate(data["merges"]):
-            tok._add_merge((a, b), 256 + t)
-        return tok
+        return cls.from_merges([tuple(pair) for pair in data["merges"]], pattern=data["pattern"])

@@ -27,18 +27,31 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 
+from ._checks import check_int
+
 __all__ = ["NGramLM", "BOS", "EOS"]
 
 BOS, EOS = "<s>", "</s>"
+
+
+def _check_sentences(sentences: Sequence[Sequence[str]]) -> None:
+    if isinstance(sentences, str) or not sentences:
+        raise ValueError("sentences must be a non-empty list of token lists")
+    for s in sentences:
+        _check_sentence(s, "sentences must hold lists of tokens")
+
+
+def _check_sentence(sentence: Sequence[str], what: str = "sentence must be a list of tokens"):
+    if isinstance(sentence, str):
+        raise ValueError(f"{what}, got the string {sentence!r} (split it into tokens first)")
 
 
 class NGramLM:
     """Count-based n-gram model: ``fit`` on lists of tokens, then ``prob``, ``perplexity``..."""
 
     def __init__(self, n: int, k: float = 1.0) -> None:
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"n ({n!r}) must be an integer >= 1 (1 = unigram, 2 = bigram...)")
-        if k < 0:
+        n = check_int(n, "n (1 = unigram, 2 = bigram...)", minimum=1)
+        if not k >= 0:
             raise ValueError(f"k ({k}) must be >= 0 (0 = no smoothing, 1 = Laplace)")
         self.n, self.k = n, k
         self.counts: Counter[tuple[str, ...]] = Counter()  # c(h, w), keys are n-tuples
@@ -50,11 +63,7 @@ class NGramLM:
 
     def fit(self, sentences: Sequence[Sequence[str]]) -> NGramLM:
         """Count the n-grams of ``sentences`` (each a list of tokens). Returns ``self``."""
-        if isinstance(sentences, str) or not sentences:
-            raise ValueError("sentences must be a non-empty list of token lists")
-        for s in sentences:
-            if isinstance(s, str):
-                raise ValueError(f"sentences must hold lists of tokens, got the string {s!r}")
+        _check_sentences(sentences)
         self.counts.clear()
         self.context_counts.clear()
         words = set()
@@ -79,21 +88,25 @@ class NGramLM:
         denominator = self.context_counts[context] + self.k * len(self.vocab)
         return numerator / denominator if denominator > 0 else 0.0
 
+    def token_logprobs(self, sentence: Sequence[str]) -> list[float]:
+        """log P(w_t | h_t) for each predicted token of ``sentence``, ``</s>`` included.
+
+        ``len(sentence) + 1`` natural log-probabilities; −inf where P = 0 (k = 0, unseen).
+        """
+        _check_sentence(sentence)
+        tokens = self._padded(sentence)
+        probs = [
+            self.prob(tokens[i], tokens[i - self.n + 1 : i]) for i in range(self.n - 1, len(tokens))
+        ]
+        return [math.log(p) if p > 0 else -math.inf for p in probs]
+
     def logprob_sentence(self, sentence: Sequence[str]) -> float:
         """Natural log of P(sentence) = Σ_t log P(w_t | h_t), ``</s>`` included (−inf if 0)."""
-        tokens = self._padded(sentence)
-        total = 0.0
-        for i in range(self.n - 1, len(tokens)):
-            p = self.prob(tokens[i], tokens[i - self.n + 1 : i])
-            if p == 0.0:
-                return -math.inf
-            total += math.log(p)
-        return total
+        return sum(self.token_logprobs(sentence))
 
     def perplexity(self, sentences: Sequence[Sequence[str]]) -> float:
         """exp(−(1/N) Σ log P), N = number of predicted tokens (words and one ``</s>`` each)."""
-        if isinstance(sentences, str) or not sentences:
-            raise ValueError("sentences must be a non-empty list of token lists")
+        _check_sentences(sentences)
         n_tokens = sum(len(s) + 1 for s in sentences)
         total = sum(self.logprob_sentence(s) for s in sentences)
         return math.exp(-total / n_tokens) if total > -math.inf else math.inf
