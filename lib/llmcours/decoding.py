@@ -18,13 +18,21 @@ P(x_t | x_<t). The strategies of the course:
   the raw log-probability (short sequences win), α = 1 by the mean log-probability per token.
 - the entropy H(p) = −Σ_i p_i log p_i (natural log) measures how spread a distribution is.
 
+- the repetition penalty θ (Keskar et al., 2019, as Hugging Face's ``repetition_penalty``): the
+  logit z of a token already in the sequence becomes z / θ if z > 0, z · θ otherwise.
+
 ``model`` is any callable mapping a LongTensor of ids (B, T) to logits (B, T, V), or to an
-object with ``.logits`` (a Hugging Face causal LM). Every step recomputes the whole sequence
-(no KV cache): simple, and fast enough for the short generations of the course.
+object with ``.logits`` (a Hugging Face causal LM). **KV cache**: when the model's ``forward``
+takes a cache (our ``GPT`` and Hugging Face causal LMs: ``past_key_values``, or ``cache`` in
+transformers ≥ 5.24), the prompt is read once and each step feeds only the new token, the keys
+and values of the past being kept; beam search reorders the cache by beam
+(``reorder_cache``). A plain callable gets the whole sequence at every step.
 """
 
 from __future__ import annotations
 
+import inspect
+import operator
 from collections.abc import Callable, Sequence
 
 import torch
@@ -34,6 +42,8 @@ __all__ = [
     "top_k_filter",
     "top_p_filter",
     "entropy",
+    "apply_repetition_penalty",
+    "generate",
     "greedy",
     "sample",
     "beam_search",
@@ -56,8 +66,7 @@ def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
     Tokens tied with the k-th largest logit are all kept (as Hugging Face's ``TopKLogitsWarper``),
     so a tie can keep more than k tokens. k ≥ V keeps everything.
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k ({k!r}) must be an integer >= 1")
+    k = _check_int("k", k, minimum=1)
     if k >= logits.shape[-1]:
         return logits.clone()
     kth_largest = torch.topk(logits, k, dim=-1).values[..., -1:]
@@ -72,7 +81,7 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     kept (the kept set does not depend on how ties are ordered), and p = 1 keeps everything.
     Probabilities are computed in float64 to decide the border.
     """
-    if not 0 < p <= 1:
+    if not 0 < p <= 1:  # also refuses nan
         raise ValueError(f"p ({p}) must be in (0, 1]")
     if p == 1:
         return logits.clone()
@@ -91,14 +100,81 @@ def entropy(probs: torch.Tensor, dim: int = -1) -> torch.Tensor:
     return -torch.special.xlogy(probs, probs).sum(dim=dim)
 
 
+
+def apply_repetition_penalty(logits: torch.Tensor, ids: torch.Tensor, penalty: float) -> torch.Tensor:
+    """Penalise the tokens already in ``ids (B, T)``: z / θ if z > 0, z · θ otherwise (θ = penalty).
+
+    θ > 1 makes a repeated token less likely, whatever the sign of its logit; θ = 1 changes
+    nothing. Each token counts once, however often it occurred (as Hugging Face's processor).
+    """
+    if not penalty > 0:
+        raise ValueError(f"penalty ({penalty}) must be > 0")
+    seen = torch.gather(logits, -1, ids)
+    penalised = torch.where(seen > 0, seen / penalty, seen * penalty)
+    return logits.scatter(-1, ids, penalised)
+
+
 # ---------------------------------------------------------------------------------------------
 # Generation loops
 # ---------------------------------------------------------------------------------------------
 Model = Callable[[torch.Tensor], object]
+Chooser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def _as_ids(input_ids: torch.Tensor | Sequence[int], model: Model) -> torch.Tensor:
-    ids = torch.as_tensor(input_ids, dtype=torch.long)
+class _LanguageModel:
+    """A model seen as "next-token logits of these ids", with a KV cache when it offers one.
+
+    The cache argument is ``past_key_values`` (our ``GPT``, transformers < 5.24) or ``cache``
+    (transformers ≥ 5.24); the output gives the updated cache under the same name.
+    """
+
+    def __init__(self, model: Model, use_cache: bool) -> None:
+        self.model, self.cache, self.cache_name = model, None, None
+        forward = getattr(model, "forward", None)
+        params = inspect.signature(forward).parameters if callable(forward) else {}
+        if use_cache and "use_cache" in params:
+            self.cache_name = next((n for n in ("cache", "past_key_values") if n in params), None)
+        # Hugging Face: compute the output layer for the last position only, as generate does.
+        self.extra = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
+
+    @torch.no_grad()
+    def next_logits(self, ids: torch.Tensor) -> torch.Tensor:
+        """Logits of the token after ``ids (B, t)``: ``(B, V)`` in float32."""
+        if self.cache_name is None:  # no cache: the whole sequence, every step
+            out = self.model(ids)
+        else:  # only the positions not in the cache yet (the whole prompt at the first step)
+            seen = 0 if self.cache is None else self.cache.get_seq_length()
+            kwargs = {self.cache_name: self.cache, "use_cache": True, **self.extra}
+            out = self.model(ids[:, seen:], **kwargs)
+            self.cache = getattr(out, self.cache_name)
+        logits = out.logits if hasattr(out, "logits") else out
+        return logits[:, -1, :].float()
+
+    def reorder(self, beam_idx: list[int]) -> None:
+        """Row i of the cache becomes the old row beam_idx[i] (beam search)."""
+        if self.cache is not None:
+            self.cache.reorder_cache(torch.tensor(beam_idx))
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    """An integer (numpy integers accepted, bools and floats refused) >= minimum, as an ``int``."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        value = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} ({value!r}) must be an integer >= {minimum}") from None
+    if value < minimum:
+        raise ValueError(f"{name} ({value}) must be an integer >= {minimum}")
+    return value
+
+
+def _check_ids(input_ids: torch.Tensor | Sequence[int], model: Model) -> torch.Tensor:
+    """``input_ids`` as a LongTensor (B, T) on the model's device; float ids are refused."""
+    ids = torch.as_tensor(input_ids)
+    if ids.dtype == torch.bool or ids.is_floating_point() or ids.is_complex():
+        raise ValueError(f"input_ids must hold integer token ids, got dtype {ids.dtype}")
+    ids = ids.long()
     if ids.dim() == 1:
         ids = ids.unsqueeze(0)
     if ids.dim() != 2 or ids.shape[1] == 0:
@@ -111,28 +187,54 @@ def _as_ids(input_ids: torch.Tensor | Sequence[int], model: Model) -> torch.Tens
     return ids
 
 
-@torch.no_grad()
-def _next_logits(model: Model, ids: torch.Tensor) -> torch.Tensor:
-    """Logits of the next token, (B, V) in float32, for a plain callable or a HF model."""
-    out = model(ids)
-    logits = out.logits if hasattr(out, "logits") else out
-    return logits[:, -1, :].float()
+def _check_eos(eos_token_id: int | Sequence[int] | None) -> list[int]:
+    """The end-of-sequence ids as a list (empty: never stop before max_new_tokens)."""
+    if eos_token_id is None:
+        return []
+    if isinstance(eos_token_id, Sequence | torch.Tensor) and not isinstance(eos_token_id, str):
+        return [_check_int("eos_token_id", e, 0) for e in eos_token_id]
+    return [_check_int("eos_token_id", eos_token_id, 0)]
 
 
-def _check_common(max_new_tokens: int) -> None:
-    if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens ({max_new_tokens!r}) must be an integer >= 0")
+def _check_sampling(
+    temperature: float, top_k: int | None, top_p: float | None, penalty: float
+) -> None:
+    """Validate the sampling arguments before any model call (same errors as the filters)."""
+    apply_temperature(torch.zeros(1), temperature)
+    if top_k is not None:
+        top_k_filter(torch.zeros(1), top_k)
+    if top_p is not None:
+        top_p_filter(torch.zeros(1), top_p)
+    apply_repetition_penalty(torch.zeros(1, 1), torch.zeros(1, 1, dtype=torch.long), penalty)
 
 
-def _generate(model: Model, ids: torch.Tensor, max_new_tokens: int, eos_token_id, pick):
-    """Shared loop of greedy and sample: ``pick(logits) -> (B,) ids``; finished rows get eos."""
+def generate(
+    model: Model,
+    input_ids: torch.Tensor | Sequence[int],
+    max_new_tokens: int,
+    choose: Chooser,
+    eos_token_id: int | Sequence[int] | None = None,
+    use_cache: bool = True,
+) -> torch.Tensor:
+    """The autoregressive loop: x_t = choose(logits of x_t given x_<t, x_<t), appended, repeated.
+
+    ``choose(logits (B, V), ids (B, t)) -> (B,)`` picks the next tokens (``greedy`` and
+    ``sample`` are this loop with their rule). Stops after ``max_new_tokens`` or when every row
+    has produced an id of ``eos_token_id`` (an int or a list); a finished row is padded with
+    its eos. Returns ``(B, T + new)`` ids, prompt included. ``use_cache=False`` recomputes the
+    whole sequence at each step, even for a model with a KV cache.
+    """
+    max_new_tokens = _check_int("max_new_tokens", max_new_tokens, 0)
+    eos = torch.tensor(_check_eos(eos_token_id), dtype=torch.long)
+    ids = _check_ids(input_ids, model)
+    lm = _LanguageModel(model, use_cache)
     finished = torch.zeros(ids.shape[0], dtype=torch.bool, device=ids.device)
+    last = ids[:, -1]  # the token a finished row repeats (its eos)
     for _ in range(max_new_tokens):
-        next_ids = pick(_next_logits(model, ids))
-        if eos_token_id is not None:
-            next_ids = next_ids.masked_fill(finished, eos_token_id)
-            finished |= next_ids == eos_token_id
-        ids = torch.cat([ids, next_ids[:, None]], dim=1)
+        next_ids = choose(lm.next_logits(ids), ids)  # x_t, (B,)
+        next_ids = torch.where(finished, last, next_ids)
+        finished |= torch.isin(next_ids, eos.to(ids.device))
+        ids, last = torch.cat([ids, next_ids[:, None]], dim=1), next_ids
         if finished.all():
             break
     return ids
@@ -142,12 +244,19 @@ def greedy(
     model: Model,
     input_ids: torch.Tensor | Sequence[int],
     max_new_tokens: int,
-    eos_token_id: int | None = None,
+    eos_token_id: int | Sequence[int] | None = None,
+    repetition_penalty: float = 1.0,
+    use_cache: bool = True,
 ) -> torch.Tensor:
-    """Greedy decoding. Returns (B, T + new) ids, prompt included; stops when all rows hit eos."""
-    _check_common(max_new_tokens)
-    ids = _as_ids(input_ids, model)
-    return _generate(model, ids, max_new_tokens, eos_token_id, lambda lg: lg.argmax(dim=-1))
+    """Greedy decoding, x_t = argmax_x P(x | x_<t). Returns (B, T + new) ids, prompt included."""
+    _check_sampling(1.0, None, None, repetition_penalty)
+
+    def argmax(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        if repetition_penalty != 1.0:
+            logits = apply_repetition_penalty(logits, ids, repetition_penalty)
+        return logits.argmax(dim=-1)
+
+    return generate(model, input_ids, max_new_tokens, argmax, eos_token_id, use_cache)
 
 
 def sample(
@@ -159,32 +268,33 @@ def sample(
     top_p: float | None = None,
     generator: torch.Generator | None = None,
     seed: int | None = None,
-    eos_token_id: int | None = None,
+    eos_token_id: int | Sequence[int] | None = None,
+    repetition_penalty: float = 1.0,
+    use_cache: bool = True,
 ) -> torch.Tensor:
-    """Sampling with temperature, then top-k, then top-p (Hugging Face's order).
+    """Sampling: repetition penalty, temperature, top-k, top-p (Hugging Face's order), then a draw.
 
-    Pass a ``torch.Generator`` or a ``seed`` for reproducible draws. Returns (B, T + new) ids.
+    Pass a ``torch.Generator`` or a ``seed`` for reproducible draws (with neither, torch's
+    global generator, as ``model.generate``). Returns (B, T + new) ids.
     """
-    _check_common(max_new_tokens)
-    apply_temperature(torch.zeros(1), temperature)  # validate arguments before any model call
-    if top_k is not None:
-        top_k_filter(torch.zeros(1), top_k)
-    if top_p is not None:
-        top_p_filter(torch.zeros(1), top_p)
-    ids = _as_ids(input_ids, model)
+    _check_sampling(temperature, top_k, top_p, repetition_penalty)
     if generator is None and seed is not None:
-        generator = torch.Generator(device=ids.device).manual_seed(seed)
+        device = _check_ids(input_ids, model).device
+        generator = torch.Generator(device=device).manual_seed(_check_int("seed", seed, 0))
 
-    def pick(logits: torch.Tensor) -> torch.Tensor:
-        logits = apply_temperature(logits, temperature)
+    def draw(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        if repetition_penalty != 1.0:
+            logits = apply_repetition_penalty(logits, ids, repetition_penalty)
+        logits = apply_temperature(logits, temperature)  # z / T
         if top_k is not None:
-            logits = top_k_filter(logits, top_k)
+            logits = top_k_filter(logits, top_k)  # −inf outside the k best
         if top_p is not None:
-            logits = top_p_filter(logits, top_p)
-        probs = torch.softmax(logits, dim=-1)
+            logits = top_p_filter(logits, top_p)  # −inf outside the nucleus
+        probs = torch.softmax(logits, dim=-1)  # P_T restricted to the kept tokens
         return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
-    return _generate(model, ids, max_new_tokens, eos_token_id, pick)
+    return generate(model, input_ids, max_new_tokens, draw, eos_token_id, use_cache)
+
 
 
 def beam_search(
@@ -193,7 +303,8 @@ def beam_search(
     max_new_tokens: int,
     num_beams: int,
     length_penalty: float = 1.0,
-    eos_token_id: int | None = None,
+    eos_token_id: int | Sequence[int] | None = None,
+    use_cache: bool = True,
 ) -> torch.Tensor:
     """Beam search for one prompt; returns the best sequence (1, T + new) by the course's score.
 
@@ -202,41 +313,50 @@ def beam_search(
     scored with the length penalty, the best num_beams others keep running. Like Hugging Face's
     default (``early_stopping=False``), the search stops once num_beams sequences are finished
     and the best running beam, scored at its current length, cannot beat the worst of them.
+    With a KV cache, the cache's rows follow the beams they belong to.
     """
-    _check_common(max_new_tokens)
-    if isinstance(num_beams, bool) or not isinstance(num_beams, int) or num_beams < 1:
-        raise ValueError(f"num_beams ({num_beams!r}) must be an integer >= 1")
-    ids = _as_ids(input_ids, model)
-    if ids.shape[0] != 1:
-        raise ValueError(f"input_ids (batch of {ids.shape[0]}) must hold one prompt")
+    max_new_tokens, num_beams, eos, ids = _check_beam_args(
+        model, input_ids, max_new_tokens, num_beams, eos_token_id
+    )
+    lm = _LanguageModel(model, use_cache)
     running = ids  # (n_running, T + step)
     running_scores = torch.zeros(1, device=ids.device)  # summed log-probabilities
-    finished: list[tuple[float, torch.Tensor]] = []  # (penalised score, sequence)
+    finished: list[tuple[float, torch.Tensor]] = []  # (score / |y|^α, sequence)
     for step in range(max_new_tokens):
-        length = step + 1  # generated tokens once this step's token is appended
-        log_probs = torch.log_softmax(_next_logits(model, running), dim=-1)
+        length = step + 1  # |y|: generated tokens once this step's token is appended
+        log_probs = torch.log_softmax(lm.next_logits(running), dim=-1)
         vocab_size = log_probs.shape[-1]
-        candidates = (running_scores[:, None] + log_probs).flatten()
+        candidates = (running_scores[:, None] + log_probs).flatten()  # log P(y) of each extension
         top_scores, top_idx = torch.topk(candidates, min(2 * num_beams, candidates.numel()))
-        next_running, next_scores = [], []
-        for rank, (score, idx) in enumerate(
-            zip(top_scores.tolist(), top_idx.tolist(), strict=True)
-        ):
+        next_running, next_scores, parents = [], [], []
+        for rank, (score, idx) in enumerate(zip(top_scores.tolist(), top_idx.tolist(), strict=True)):
             beam, token = divmod(idx, vocab_size)
             seq = torch.cat([running[beam], running.new_tensor([token])])
-            if token == eos_token_id or step == max_new_tokens - 1:
+            if token in eos or step == max_new_tokens - 1:
                 if rank < num_beams:  # only the best num_beams candidates may finish
                     finished.append((score / length**length_penalty, seq))
             elif len(next_running) < num_beams:
                 next_running.append(seq)
                 next_scores.append(score)
+                parents.append(beam)
         finished = sorted(finished, key=lambda f: f[0], reverse=True)[:num_beams]
         if not next_running:
             break
         running, running_scores = torch.stack(next_running), running_scores.new_tensor(next_scores)
+        lm.reorder(parents)  # row i of the cache now holds the past of beam i
         best_running = next_scores[0] / length**length_penalty
         if len(finished) == num_beams and best_running <= finished[-1][0]:
-            break
+            break  # no running beam can beat the finished ones any more
     if not finished:  # max_new_tokens == 0
         return ids
     return finished[0][1][None, :]
+
+
+def _check_beam_args(model, input_ids, max_new_tokens, num_beams, eos_token_id):
+    max_new_tokens = _check_int("max_new_tokens", max_new_tokens, 0)
+    num_beams = _check_int("num_beams", num_beams, 1)
+    eos = _check_eos(eos_token_id)
+    ids = _check_ids(input_ids, model)
+    if ids.shape[0] != 1:
+        raise ValueError(f"input_ids (batch of {ids.shape[0]}) must hold one prompt")
+    return max_new_tokens, num_beams, eos, ids

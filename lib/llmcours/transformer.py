@@ -11,6 +11,12 @@ first layers unchanged, and deep stacks train without a long warm-up. The origin
 (and the course's "Add & Norm" figure) is **post-norm**, ``x = LN(x + sublayer(x))``;
 ``TransformerBlock(..., pre_norm=False)`` gives that variant for comparison.
 
+**KV cache.** Generating token t+1 only needs the query of the *new* token; the keys and values of
+the tokens before it do not change (causal mask). :class:`KVCache` keeps them, one ``(K, V)`` pair
+per block of shape ``(B, h, t, d_k)``, so that ``forward(new_ids, past_key_values=cache,
+use_cache=True)`` computes the new positions only: each new token costs O(t·d) in attention
+instead of recomputing the whole O(t²·d) prefix (the Hugging Face ``past_key_values`` idiom).
+
 Parameter count: each block has 4·d² (W^Q, W^K, W^V, W^O) + 8·d² (FFN with d_ff = 4d) = 12·d²
 weights, and the (tied) embedding V·d, hence ``estimate_gpt_params = 12·L·d² + V·d``.
 """
@@ -18,14 +24,59 @@ weights, and the (tied) embedding V·d, hence ``estimate_gpt_params = 12·L·d²
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from llmcours.attention import MultiHeadAttention, causal_mask
+from llmcours.attention import MultiHeadAttention, causal_mask, scaled_dot_product_attention
 
-__all__ = ["FeedForward", "TransformerBlock", "GPTConfig", "GPT", "estimate_gpt_params"]
+__all__ = [
+    "FeedForward",
+    "TransformerBlock",
+    "GPTConfig",
+    "GPT",
+    "GPTOutput",
+    "KVCache",
+    "estimate_gpt_params",
+]
+
+
+class KVCache:
+    """Keys and values of the tokens already processed, per block: ``K, V`` of shape
+    ``(B, n_heads, t, d_k)``. Same method names as Hugging Face's ``DynamicCache``."""
+
+    def __init__(self) -> None:
+        self.keys: list[torch.Tensor] = []
+        self.values: list[torch.Tensor] = []
+
+    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append the new positions' ``k, v`` to block ``layer``'s cache; return all of them."""
+        if layer == len(self.keys):  # first call for this block
+            self.keys.append(k)
+            self.values.append(v)
+        else:
+            self.keys[layer] = torch.cat([self.keys[layer], k], dim=-2)
+            self.values[layer] = torch.cat([self.values[layer], v], dim=-2)
+        return self.keys[layer], self.values[layer]
+
+    def get_seq_length(self) -> int:
+        """Number of positions held, ``t``."""
+        return self.keys[0].shape[-2] if self.keys else 0
+
+    def reorder_cache(self, beam_idx: torch.Tensor) -> None:
+        """Keep the rows ``beam_idx`` of the batch, in that order (beam search follows its beams)."""
+        self.keys = [k.index_select(0, beam_idx.to(k.device)) for k in self.keys]
+        self.values = [v.index_select(0, beam_idx.to(v.device)) for v in self.values]
+
+
+class GPTOutput(NamedTuple):
+    """``GPT.forward(..., use_cache=True)``: ``logits (B, T, V)`` and the updated cache."""
+
+    logits: torch.Tensor
+    past_key_values: KVCache
 
 
 class FeedForward(nn.Module):
@@ -66,13 +117,44 @@ class TransformerBlock(nn.Module):
         self.ln_2 = nn.LayerNorm(d_model)
         self.ffn = FeedForward(d_model, dropout=dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Attention then FFN, each with its residual connection and LayerNorm: ``(B, T, d_model)``."""
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, cache: KVCache | None = None, layer: int = 0
+    ) -> torch.Tensor:
+        """Attention then FFN, each with its residual connection and LayerNorm: ``(B, T, d_model)``.
+
+        With a ``cache``, ``x`` holds the new positions only; their keys and values are appended
+        to ``cache`` (slot ``layer``) and the queries attend to all the cached ones.
+        """
         if self.pre_norm:
-            x = x + self.drop(self.attn(self.ln_1(x), mask=mask)[0])
+            x = x + self.drop(self._self_attention(self.ln_1(x), mask, cache, layer))
             return x + self.ffn(self.ln_2(x))
-        x = self.ln_1(x + self.drop(self.attn(x, mask=mask)[0]))  # "Add & Norm"
+        x = self.ln_1(x + self.drop(self._self_attention(x, mask, cache, layer)))  # "Add & Norm"
         return self.ln_2(x + self.ffn(x))
+
+    def _self_attention(
+        self, x: torch.Tensor, mask: torch.Tensor | None, cache: KVCache | None, layer: int
+    ) -> torch.Tensor:
+        if cache is None:
+            return self.attn(x, mask=mask)[0]
+        a = self.attn  # the same projections as MultiHeadAttention.forward, K and V cached
+        q = a._split_heads(a.w_q(x))
+        k, v = cache.update(layer, a._split_heads(a.w_k(x)), a._split_heads(a.w_v(x)))
+        heads, _ = scaled_dot_product_attention(q, k, v, mask, dropout_p=a.dropout_p if a.training else 0.0)
+        B, _, T, _ = heads.shape
+        return a.w_o(heads.transpose(1, 2).reshape(B, T, a.d_model))
+
+
+def _check_size(name: str, value: object) -> int:
+    """A positive integer (numpy integers accepted), as a Python ``int``; else a ValueError."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        value = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} ({value!r}) must be a positive integer") from None
+    if value < 1:
+        raise ValueError(f"{name} ({value}) must be a positive integer")
+    return value
 
 
 @dataclass
@@ -89,8 +171,7 @@ class GPTConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "context_length", "d_model", "n_heads", "n_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} ({getattr(self, name)}) must be a positive integer")
+            setattr(self, name, _check_size(name, getattr(self, name)))
         if self.d_model % self.n_heads:
             raise ValueError(f"n_heads ({self.n_heads}) must divide d_model ({self.d_model})")
         if not 0.0 <= self.dropout < 1.0:
@@ -131,20 +212,44 @@ class GPT(nn.Module):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        """Token ids ``idx (B, T)`` (or ``(T,)``) -> next-token logits ``(B, T, vocab_size)``."""
+    def forward(
+        self, idx: torch.Tensor, past_key_values: KVCache | None = None, use_cache: bool = False
+    ) -> torch.Tensor | GPTOutput:
+        """Token ids ``idx (B, T)`` (or ``(T,)``) -> next-token logits ``(B, T, vocab_size)``.
+
+        KV cache: with ``use_cache=True`` (or a ``past_key_values`` cache given), ``idx`` holds the
+        positions that follow those in the cache, the cache is updated in place and the result is
+        ``GPTOutput(logits, past_key_values)``; the logits equal those of the whole sequence.
+        """
         if idx.dim() == 1:
-            return self.forward(idx[None])[0]
+            out = self.forward(idx[None], past_key_values, use_cache)
+            return out[0] if isinstance(out, torch.Tensor) else GPTOutput(out.logits[0], out.past_key_values)
+        cache = KVCache() if use_cache and past_key_values is None else past_key_values
+        start = cache.get_seq_length() if cache is not None else 0  # positions already cached
+        self._check_idx(idx, start)
+        T = idx.shape[1]
+        positions = torch.arange(start, start + T, device=idx.device)
+        x = self.drop(self.tok_emb(idx) + self.pos_emb(positions))  # x_0 = E[idx] + P[t]
+        mask = self.mask[start : start + T, : start + T]  # new position t sees keys 0..t
+        for layer, block in enumerate(self.blocks):
+            x = block(x, mask, cache, layer)  # x_l = Block_l(x_{l-1})
+        logits = self.lm_head(self.ln_f(x))  # LN(x_L) Eᵀ
+        return logits if cache is None else GPTOutput(logits, cache)
+
+    def _check_idx(self, idx: torch.Tensor, start: int) -> None:
         if idx.dim() != 2 or idx.dtype not in (torch.long, torch.int32):
             raise ValueError(f"idx must be an integer tensor of shape (B, T), got {tuple(idx.shape)} {idx.dtype}")
-        T = idx.shape[1]
-        if not 1 <= T <= self.config.context_length:
-            raise ValueError(f"idx has length T={T}; expected 1 <= T <= context_length={self.config.context_length}")
-        x = self.drop(self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device)))
-        mask = self.mask[:T, :T]
-        for block in self.blocks:
-            x = block(x, mask)
-        return self.lm_head(self.ln_f(x))
+        T, n_ctx = idx.shape[1], self.config.context_length
+        if T < 1 or start + T > n_ctx:
+            raise ValueError(
+                f"idx has length T={T} after {start} cached positions; expected "
+                f"1 <= T and cached + T <= context_length={n_ctx}"
+            )
+        if idx.numel() and (idx.min() < 0 or idx.max() >= self.config.vocab_size):
+            raise ValueError(
+                f"idx holds token ids in [{int(idx.min())}, {int(idx.max())}]; expected ids in "
+                f"[0, vocab_size={self.config.vocab_size})"
+            )
 
     def num_params(self) -> int:
         """Number of distinct parameters (the tied embedding counted once)."""
