@@ -151,3 +151,31 @@ def test_corpus_split_holds_out_every_tenth_paragraph():
     assert heldout.split("\n\n") == paragraphs[9::10]
     assert len(train.split("\n\n")) + len(heldout.split("\n\n")) == len(paragraphs)
     assert not set(train.split("\n\n")) & set(heldout.split("\n\n"))
+
+
+def test_load_instructions():
+    """The French instruction set: varied tasks, no repeat, every eighth pair held out."""
+    from llmcours.data import load_instructions
+
+    lines = data_path("instructions_fr.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    assert 40 <= len(rows) <= 80, f"{len(rows)} pairs, expected 40-80"
+    assert all(set(r) == {"task", "instruction", "input", "output"} for r in rows)
+    assert all(isinstance(r[k], str) for r in rows for k in r)
+    assert all(r["instruction"].strip() and r["output"].strip() for r in rows)
+    tasks = Counter(r["task"] for r in rows)
+    assert len(tasks) >= 8, f"only {len(tasks)} kinds of task: {dict(tasks)}"
+    pairs = [(_norm(r["instruction"]), _norm(r["input"])) for r in rows]
+    repeated = [p for p, c in Counter(pairs).items() if c > 1]
+    assert not repeated, f"instructions appearing twice: {repeated}"
+    accented = sum(bool(re.search(r"[àâçéèêëîïôûùœ]", r["output"])) for r in rows)
+    assert accented >= len(rows) // 3, "few accented answers: accents missing?"
+    dsd = load_instructions()
+    assert sorted(dsd) == ["test", "train"]
+    assert dsd["train"].column_names == ["task", "instruction", "input", "output"]
+    assert dsd["test"].num_rows == len(rows) // 8
+    assert dsd["train"].num_rows + dsd["test"].num_rows == len(rows)
+    assert dsd["test"][0] == rows[7] and dsd["train"][7] == rows[8]
+    test_tasks = set(dsd["test"]["task"])
+    assert test_tasks <= set(dsd["train"]["task"]), "a held-out task never seen in training"
+    assert (resources.files("llmcours") / "data" / "instructions_fr.jsonl").is_file()

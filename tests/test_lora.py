@@ -131,3 +131,79 @@ def test_bad_input():
         apply_lora(TinyBlock(), ["attn"], r=2, alpha=2)
     with pytest.raises(ValueError, match="r "):
         apply_lora(TinyBlock(), ["q_proj"], r=-1, alpha=2)
+
+
+def test_bad_hyperparameters_name_the_argument():
+    base = nn.Linear(4, 4)
+    for alpha in (float("nan"), float("inf"), -1.0, "8", True):
+        with pytest.raises(ValueError, match="alpha"):
+            LoRALinear(base, r=2, alpha=alpha)
+    for r in (2.0, "2", True, None):
+        with pytest.raises(ValueError, match="r "):
+            LoRALinear(base, r=r, alpha=4)
+    for dropout in (-0.1, 1.5, "0.1", float("nan")):
+        with pytest.raises(ValueError, match="dropout"):
+            LoRALinear(base, r=2, alpha=4, dropout=dropout)
+    for targets in ([], [""], [1], None, 3):
+        with pytest.raises(ValueError, match="target_modules"):
+            apply_lora(TinyBlock(), targets, r=2, alpha=2)
+
+
+def test_numpy_hyperparameters_are_accepted():
+    np = pytest.importorskip("numpy")
+    lora = LoRALinear(nn.Linear(6, 3), r=np.int64(2), alpha=np.float32(4.0))
+    assert lora.r == 2 and isinstance(lora.r, int) and lora.scaling == 2.0
+
+
+def test_dropout_only_in_training():
+    torch.manual_seed(6)
+    lora = LoRALinear(nn.Linear(32, 8), r=4, alpha=8, dropout=0.5)
+    randomize_b(lora)
+    x = torch.randn(16, 32)
+    lora.eval()
+    w = lora.base.weight + lora.delta_weight()
+    assert torch.allclose(lora(x), x @ w.T + lora.base.bias, atol=1e-5)
+    lora.train()
+    assert not torch.allclose(lora(x), x @ w.T + lora.base.bias, atol=1e-3)
+
+
+def test_whole_model_parity_with_peft_on_a_tiny_llama():
+    """The same tiny Llama (SmolLM2's architecture, random weights): same trainable count and
+    the same logits as peft once both adapters hold the same A and B (atol 1e-5)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(7)
+    config = LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+    base = LlamaForCausalLM(config).eval()
+    targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    ref = get_peft_model(copy.deepcopy(base), LoraConfig(r=4, lora_alpha=8,
+                                                         target_modules=targets))
+    ours = apply_lora(copy.deepcopy(base), targets, r=4, alpha=8)
+    assert count_trainable(ours) == ref.get_nb_trainable_parameters()[0]
+    theirs = dict(ref.named_modules())
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, mine in ours.named_modules():
+            if isinstance(mine, LoRALinear):
+                layer = theirs[f"base_model.model.{name}"]
+                mine.lora_A.copy_(layer.lora_A["default"].weight)
+                b = 0.1 * torch.randn(mine.lora_B.shape, generator=g)
+                mine.lora_B.copy_(b)
+                layer.lora_B["default"].weight.copy_(b)
+        ids = torch.randint(0, 64, (2, 9), generator=g)
+        diff = (ours(ids).logits - ref(input_ids=ids).logits).abs().max().item()
+        moved = (ours(ids).logits - base(ids).logits).abs().max().item()
+    assert diff < 1e-5, f"logits differ from peft's by {diff}"
+    assert moved > 1e-3, "the adapters should change the logits"
+
+
+def test_merge_inside_a_model():
+    torch.manual_seed(8)
+    model = apply_lora(TinyBlock(), ["q_proj", "v_proj"], r=2, alpha=4)
+    randomize_b(model)
+    x = torch.randn(3, 16)
+    expected = model(x)
+    model.q_proj, model.v_proj = model.q_proj.merge(), model.v_proj.merge()
+    assert torch.allclose(model(x), expected, atol=1e-5)
+    assert count_trainable(model) == 2 * 16 * 16 + 2 * 16  # merged layers are plain Linear again

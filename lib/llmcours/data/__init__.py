@@ -7,7 +7,9 @@ inside the package, so nothing is downloaded:
   language modelling (n-grams, tiny GPT) and for training tokenizers (BPE, WordPiece);
 - ``phrases_fr.txt``: one French sentence per line (attention maps, token counts, perplexity);
 - ``sentiment_fr/{train,test}.jsonl``: ``{"text": str, "label": 0 | 1}`` per line, with
-  0 = négatif and 1 = positif, balanced in each split.
+  0 = négatif and 1 = positif, balanced in each split;
+- ``instructions_fr.jsonl``: ``{"task", "instruction", "input", "output"}`` per line, French
+  (instruction, answer) pairs for instruction tuning (chapter 10).
 
 The sentiment set is read with the real ``datasets`` loader,
 ``load_dataset("json", data_files={"train": ..., "test": ...})``, and its ``label`` column is
@@ -25,7 +27,8 @@ if TYPE_CHECKING:  # importing datasets is slow; only load_sentiment needs it
     from datasets import DatasetDict
 
 __all__ = [
-    "LABELS", "corpus_split", "data_path", "load_corpus", "load_sentences", "load_sentiment",
+    "LABELS", "corpus_split", "data_path", "load_corpus", "load_instructions", "load_sentences",
+    "load_sentiment",
 ]
 
 LABELS: tuple[str, str] = ("négatif", "positif")
@@ -108,3 +111,19 @@ def load_sentiment() -> DatasetDict:
     files = {split: str(data_path(f"sentiment_fr/{split}.jsonl")) for split in ("train", "test")}
     dsd = load_dataset("json", data_files=files, cache_dir=_cache_dir())
     return dsd.cast_column("label", ClassLabel(names=list(LABELS)))
+
+
+def load_instructions() -> DatasetDict:
+    """The French instruction set: a ``DatasetDict`` with splits ``train`` and ``test``.
+
+    Columns: ``task`` (e.g. ``"traduction"``), ``instruction``, ``input`` (``""`` when the
+    instruction needs none) and ``output`` (the reference answer). Every eighth pair of the
+    file (lines 8, 16, …) is held out as ``test``, the others are ``train``.
+    """
+    from datasets import DatasetDict, load_dataset
+
+    path = str(data_path("instructions_fr.jsonl"))
+    pairs = load_dataset("json", data_files=path, cache_dir=_cache_dir())["train"]  # all pairs
+    held_out = [i for i in range(pairs.num_rows) if i % 8 == 7]
+    kept = [i for i in range(pairs.num_rows) if i % 8 != 7]
+    return DatasetDict(train=pairs.select(kept), test=pairs.select(held_out))
