@@ -247,3 +247,38 @@ def test_bad_inputs_raise_value_error():
         sinusoidal_positional_encoding(0, 8)
     with pytest.raises(ValueError, match="embed_dim"):
         MultiHeadAttention.from_torch(nn.MultiheadAttention(8, 2, kdim=4, vdim=4, batch_first=True))
+
+
+def test_padding_mask_refuses_non_integer_lengths():
+    with pytest.raises(ValueError, match=r"lengths \(\[2.5, 1.0\]\) must be a 1-D list of integers"):
+        padding_mask([2.5, 1], 3)
+    with pytest.raises(ValueError, match="lengths"):
+        padding_mask(torch.tensor([True, False]), 3)
+    with pytest.raises(ValueError, match=r"T \(the padded length\) \(3.0\) must be an integer"):
+        padding_mask([2, 1], 3.0)
+    import numpy as np
+
+    expected = torch.tensor([[[True, True, False]], [[True, False, False]]])
+    assert torch.equal(padding_mask(np.array([2, 1]), np.int64(3)), expected)
+
+
+def test_sizes_accept_numpy_integers_and_refuse_floats():
+    import numpy as np
+
+    assert causal_mask(np.int64(3)).shape == (3, 3)
+    assert MultiHeadAttention(np.int64(8), np.int32(2)).d_k == 4
+    assert sinusoidal_positional_encoding(np.int64(5), np.int64(4)).shape == (5, 4)
+    with pytest.raises(ValueError, match=r"n_heads \(2.0\) must be an integer"):
+        MultiHeadAttention(8, 2.0)
+    with pytest.raises(ValueError, match=r"T \(the sequence length\) \(2.5\) must be an integer"):
+        causal_mask(2.5)
+
+
+def test_the_shown_source_starts_with_the_maths():
+    # show_source(scaled_dot_product_attention) must read like the equation: one line of checks.
+    import inspect
+
+    body = inspect.getsource(scaled_dot_product_attention).split('"""')[-1].strip().splitlines()
+    assert body[0].strip().startswith("_check_") and "raise" not in "\n".join(body)
+    forward = inspect.getsource(MultiHeadAttention.forward).split('"""')[-1]
+    assert "raise" not in forward

@@ -182,3 +182,19 @@ def test_bad_input():
         accuracy([1, 0], [1])
     with pytest.raises(ValueError, match="average"):
         f1([1], [1], average="micro")
+
+
+def test_nan_is_refused_and_minus_inf_is_an_infinite_perplexity():
+    import numpy as np
+    import torch
+
+    with pytest.raises(ValueError, match=r"log_probs contains NaN \(first at index 1\)"):
+        perplexity([-1.0, float("nan")])
+    with pytest.raises(ValueError, match="NaN"):
+        perplexity(torch.tensor([float("nan")]))
+    assert perplexity([-1.0, float("-inf")]) == math.inf  # a zero probability is legitimate
+    with pytest.raises(ValueError, match="total_nll"):
+        bits_per_char(float("nan"), 10)
+    with pytest.raises(ValueError, match=r"n_chars .* \(10.5\) must be an integer"):
+        bits_per_char(1.0, 10.5)
+    assert bits_per_char(math.log(2) * 10, np.int64(10)) == pytest.approx(1.0)

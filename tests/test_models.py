@@ -131,7 +131,8 @@ def test_interrupted_conversion_leaves_no_half_written_cache(tmp_path, monkeypat
 
 
 def test_minilm_embeds_and_returns_attentions() -> None:
-    model, tokenizer = load_encoder(attn_implementation="eager")
+    model, tokenizer = load_encoder()  # eager attention by default: the weights are returned
+    assert model.config._attn_implementation == "eager"
     sentences = ["The doctor saw his patient.", "A physician examined the sick man.",
                  "Stock prices fell sharply on Monday."]
     batch = tokenizer(sentences, return_tensors="pt", padding=True)

@@ -95,7 +95,8 @@ def two_blobs():
 
 def test_decision_boundary_with_a_function():
     X, y = two_blobs()
-    ax = decision_boundary(lambda grid: (grid[:, 0] > 0).astype(int), X, y, resolution=50)
+    rule = lambda grid: (grid[:, 0] > 0).astype(int)  # noqa: E731
+    ax = decision_boundary(rule, X, y, resolution=np.int64(50))  # numpy integers are integers
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("$x_1$", "$x_2$")
     assert ax.get_title() == "Frontière de décision"
     offsets = ax.collections[-1].get_offsets()
@@ -130,6 +131,7 @@ def test_decision_boundary_with_models_matches_the_rule():
         (np.zeros(10), np.zeros(10), {}, "X must have shape"),
         (np.zeros((10, 2)), np.zeros(9), {}, "y must have shape"),
         (np.zeros((10, 2)), np.zeros(10), {"resolution": 1}, "resolution"),
+        (np.zeros((10, 2)), np.zeros(10), {"resolution": 20.0}, r"resolution \(20.0\) must be an int"),
     ],
 )
 def test_decision_boundary_bad_input(X, y, kwargs, match):

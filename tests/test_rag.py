@@ -135,3 +135,38 @@ def test_bad_input(retriever):
         retriever.add([])
     with pytest.raises(ValueError, match="generate_fn"):
         answer("question", retriever)
+
+
+def test_add_a_generator_keeps_every_document():
+    # A generator is consumed by the first pass over it: the store must keep its texts.
+    encoder = lambda texts: torch.tensor([[len(t), 1.0] for t in texts])  # noqa: E731
+    r = Retriever(encoder)
+    r.add(d for d in ["aa", "aaaa"])
+    r.add("aaaaaa")
+    assert r.documents == ["aa", "aaaa", "aaaaaa"] and r.embeddings.shape == (3, 2)
+    assert r.search("aaaaa", k=1)[0][1] == "aaaaaa"
+    with pytest.raises(ValueError, match="documents is empty"):
+        r.add(iter([]))
+    with pytest.raises(ValueError, match="documents must be a text or an iterable of texts"):
+        r.add([1, 2])
+
+
+def test_build_prompt_takes_one_string_as_one_passage():
+    one = build_prompt("Où ?", "La tour Eiffel est à Paris.")
+    assert one == build_prompt("Où ?", ["La tour Eiffel est à Paris."])
+    assert "[1] La tour Eiffel est à Paris." in one and "[2]" not in one
+    with pytest.raises(ValueError, match="passages must be texts"):
+        build_prompt("Où ?", [1, 2])
+
+
+def test_numpy_integers_accepted_floats_refused():
+    import numpy as np
+
+    assert chunk_text("a b c d e", np.int64(2), np.int64(0)) == ["a b", "c d", "e"]
+    r = Retriever(lambda texts: torch.tensor([[len(t), 1.0] for t in texts]))
+    r.add(["aa", "aaaa"])
+    assert len(r.search("a", k=np.int32(1))) == 1
+    with pytest.raises(ValueError, match=r"k \(1.0\) must be an integer"):
+        r.search("a", k=1.0)
+    with pytest.raises(ValueError, match=r"chunk_size \(True\) must be an integer, not a bool"):
+        chunk_text("a b", True, 0)

@@ -135,3 +135,27 @@ def test_bad_inputs_raise_value_error():
         LSTM.from_torch(nn.LSTM(D_IN, H, num_layers=2, batch_first=True))
     with pytest.raises(ValueError, match="nn.GRU"):
         GRU.from_torch(nn.LSTM(D_IN, H, batch_first=True))
+
+
+def test_lstm_state_must_be_the_pair_h_c():
+    # LSTM(x, h) with a single tensor used to fail with « too many values to unpack ».
+    x = torch.randn(B, T, D_IN)
+    for module in (LSTM(D_IN, H), LSTMCell(D_IN, H)):
+        inp = x if isinstance(module, LSTM) else x[:, 0]
+        with pytest.raises(ValueError, match=r"state must be the pair \(h, c\).*got a tensor"):
+            module(inp, torch.zeros(B, H))
+        with pytest.raises(ValueError, match=r"state must be the pair \(h, c\)"):
+            module(inp, (torch.zeros(B, H),))
+        with pytest.raises(ValueError, match=r"state\[1\] \(c\) must have shape"):
+            module(inp, (torch.zeros(B, H), None))
+    lstm = LSTM(D_IN, H)
+    out, (h, c) = lstm(x, [torch.zeros(B, H), torch.zeros(B, H)])  # a list is fine too
+    assert torch.equal(out, lstm(x)[0])
+
+
+def test_sizes_accept_numpy_integers_only():
+    import numpy as np
+
+    assert LSTM(np.int64(D_IN), np.int32(H))(torch.randn(B, T, D_IN))[0].shape == (B, T, H)
+    with pytest.raises(ValueError, match=r"hidden_size \(4.0\) must be an integer"):
+        GRU(D_IN, 4.0)

@@ -202,3 +202,20 @@ def test_bad_input():
         WordPieceTokenizer().tokenize("bonjour")
     with pytest.raises(ValueError, match="max_input_chars_per_word"):
         WordPieceTokenizer(max_input_chars_per_word=0)
+
+
+def test_decode_accepts_a_tensor_or_array_row():
+    import numpy as np
+    import torch
+
+    tok = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "le", "chat", "##s", "."])
+    ids = tok.encode("Le chats.", add_special_tokens=True)
+    assert tok.decode(ids) == "le chats."
+    assert tok.decode(torch.tensor([ids])[0]) == tok.decode(np.array(ids)) == "le chats."
+    with pytest.raises(ValueError, match=r"ids must be 1-D .*decode\(ids\[0\]\)"):
+        tok.decode(torch.tensor([ids]))
+    with pytest.raises(ValueError, match=r"ids\[0\] \(2.0\) must be an integer"):
+        tok.decode(torch.tensor([2.0, 4.0]))
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        tok.decode(torch.tensor([99]))
+    assert WordPieceTokenizer(max_input_chars_per_word=np.int64(5)).max_input_chars_per_word == 5

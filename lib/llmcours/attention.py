@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._checks import check_int
+
 __all__ = [
     "scaled_dot_product_attention",
     "causal_mask",
@@ -35,6 +37,24 @@ __all__ = [
     "MultiHeadAttention",
     "sinusoidal_positional_encoding",
 ]
+
+
+def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p: float) -> None:
+    if q.dim() < 2 or k.dim() < 2 or v.dim() < 2:
+        raise ValueError(
+            f"q, k, v must have at least 2 dimensions (..., T, d), got shapes "
+            f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
+        )
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(
+            f"q and k must share their last dimension d_k, got {q.shape[-1]} and {k.shape[-1]}"
+        )
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            f"k and v must have the same length T_k, got {k.shape[-2]} and {v.shape[-2]}"
+        )
+    if not 0.0 <= dropout_p < 1.0:
+        raise ValueError(f"dropout_p ({dropout_p}) must be in [0, 1)")
 
 
 def _check_mask(mask: torch.Tensor, scores_shape: torch.Size) -> None:
@@ -68,17 +88,7 @@ def scaled_dot_product_attention(
     drops attention weights before they multiply ``V`` (training only; the returned weights
     are the ones before dropout).
     """
-    if q.dim() < 2 or k.dim() < 2 or v.dim() < 2:
-        raise ValueError(
-            f"q, k, v must have at least 2 dimensions (..., T, d), got shapes "
-            f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
-        )
-    if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"q and k must share their last dimension d_k, got {q.shape[-1]} and {k.shape[-1]}")
-    if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"k and v must have the same length T_k, got {k.shape[-2]} and {v.shape[-2]}")
-    if not 0.0 <= dropout_p < 1.0:
-        raise ValueError(f"dropout_p ({dropout_p}) must be in [0, 1)")
+    _check_qkv(q, k, v, dropout_p)
     d_k = q.shape[-1]
     # S = Q Kᵀ / √d_k, (..., T_q, T_k). Scaling Q (T_q·d_k numbers) rather than S (T_q·T_k) and
     # masking S in place spare two passes over, and two allocations of, the largest tensor.
@@ -97,9 +107,25 @@ def scaled_dot_product_attention(
 
 def causal_mask(T: int, device: torch.device | str | None = None) -> torch.Tensor:
     """Lower-triangular ``(T, T)`` bool mask: token ``i`` may attend to tokens ``j ≤ i``."""
-    if T < 1:
-        raise ValueError(f"T ({T}) must be a positive sequence length")
+    T = check_int(T, "T (the sequence length)", minimum=1)
     return torch.ones(T, T, dtype=torch.bool, device=device).tril()
+
+
+def _check_lengths(lengths: torch.Tensor | list[int], T: int) -> tuple[torch.Tensor, int]:
+    T = check_int(T, "T (the padded length)", minimum=0)
+    lengths = torch.as_tensor(lengths)
+    if (
+        lengths.dim() != 1
+        or lengths.is_floating_point()
+        or lengths.is_complex()
+        or lengths.dtype == torch.bool
+        or (lengths < 0).any()
+        or (lengths > T).any()
+    ):
+        raise ValueError(
+            f"lengths ({lengths.tolist()}) must be a 1-D list of integers in [0, T={T}]"
+        )
+    return lengths, T
 
 
 def padding_mask(lengths: torch.Tensor | list[int], T: int) -> torch.Tensor:
@@ -107,9 +133,7 @@ def padding_mask(lengths: torch.Tensor | list[int], T: int) -> torch.Tensor:
 
     It broadcasts over the queries; combine it with :func:`causal_mask` with ``&``.
     """
-    lengths = torch.as_tensor(lengths)
-    if lengths.dim() != 1 or (lengths < 0).any() or (lengths > T).any():
-        raise ValueError(f"lengths ({lengths.tolist()}) must be a 1-D list of integers in [0, T={T}]")
+    lengths, T = _check_lengths(lengths, T)
     return (torch.arange(T, device=lengths.device) < lengths[:, None])[:, None, :]
 
 
@@ -123,8 +147,10 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model: int, n_heads: int, bias: bool = True, dropout: float = 0.0) -> None:
         super().__init__()
-        if d_model < 1 or n_heads < 1 or d_model % n_heads != 0:
-            raise ValueError(f"n_heads ({n_heads}) must divide d_model ({d_model}), both positive")
+        d_model = check_int(d_model, "d_model", minimum=1)
+        n_heads = check_int(n_heads, "n_heads", minimum=1)
+        if d_model % n_heads != 0:
+            raise ValueError(f"n_heads ({n_heads}) must divide d_model ({d_model})")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout ({dropout}) must be in [0, 1)")
         self.d_model, self.n_heads, self.d_k = d_model, n_heads, d_model // n_heads
@@ -133,6 +159,18 @@ class MultiHeadAttention(nn.Module):
         self.w_v = nn.Linear(d_model, d_model, bias=bias)
         self.w_o = nn.Linear(d_model, d_model, bias=bias)
         self.dropout_p = dropout
+
+    def _check_inputs(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> None:
+        for name, x in (("query", query), ("key", key), ("value", value)):
+            if x.dim() != 3 or x.shape[-1] != self.d_model:
+                raise ValueError(
+                    f"{name} must have shape (B, T, d_model={self.d_model}), got {tuple(x.shape)}"
+                )
+        if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
+            raise ValueError(
+                f"key and value must have the same (B, T_k) and query the same B, got query "
+                f"{tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}"
+            )
 
     def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
         B, T, _ = x.shape  # (B, T, d_model) -> (B, n_heads, T, d_k)
@@ -156,14 +194,7 @@ class MultiHeadAttention(nn.Module):
         """
         key = query if key is None else key
         value = key if value is None else value
-        for name, x in (("query", query), ("key", key), ("value", value)):
-            if x.dim() != 3 or x.shape[-1] != self.d_model:
-                raise ValueError(f"{name} must have shape (B, T, d_model={self.d_model}), got {tuple(x.shape)}")
-        if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
-            raise ValueError(
-                f"key and value must have the same (B, T_k) and query the same B, got query "
-                f"{tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}"
-            )
+        self._check_inputs(query, key, value)
         q = self._split_heads(self.w_q(query))
         k = self._split_heads(self.w_k(key))
         v = self._split_heads(self.w_v(value))
@@ -207,8 +238,8 @@ def sinusoidal_positional_encoding(max_len: int, d_model: int) -> torch.Tensor:
     Each pair of columns is a rotation at its own frequency, so ``PE[pos + k]`` is a linear
     function of ``PE[pos]``. An odd ``d_model`` drops the last cosine column.
     """
-    if max_len < 1 or d_model < 1:
-        raise ValueError(f"max_len ({max_len}) and d_model ({d_model}) must be positive")
+    max_len = check_int(max_len, "max_len", minimum=1)
+    d_model = check_int(d_model, "d_model", minimum=1)
     pos = torch.arange(max_len, dtype=torch.float32)[:, None]
     inv_freq = torch.pow(10000.0, -torch.arange(0, d_model, 2, dtype=torch.float32) / d_model)
     pe = torch.zeros(max_len, d_model)

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 
 import torch
 
+from ._checks import check_int
+
 __all__ = [
     "perplexity",
     "bits_per_char",
@@ -40,12 +42,20 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 def perplexity(log_probs: Sequence[float] | torch.Tensor) -> float:
     """exp of the mean negative log-likelihood of per-token *natural* log-probabilities (≤ 0)."""
+    lp = _check_log_probs(log_probs)
+    return math.exp(-lp.mean().item())
+
+
+def _check_log_probs(log_probs: Sequence[float] | torch.Tensor) -> torch.Tensor:
     lp = torch.as_tensor(log_probs, dtype=torch.float64).flatten()
     if lp.numel() == 0:
         raise ValueError("log_probs is empty: give one log-probability per token")
+    if lp.isnan().any():
+        first = int(lp.isnan().nonzero()[0])
+        raise ValueError(f"log_probs contains NaN (first at index {first}): check the model's outputs")
     if (lp > 0).any():
         raise ValueError("log_probs must be <= 0 (log-probabilities, not negative log-likelihoods)")
-    return math.exp(-lp.mean().item())
+    return lp
 
 
 def bits_per_char(total_nll: float, n_chars: int) -> float:
@@ -54,9 +64,8 @@ def bits_per_char(total_nll: float, n_chars: int) -> float:
     With a tokenizer, ``total_nll`` is the sum of the token NLLs of the whole text, and
     ``n_chars = len(text)``: BPC = total_nll / (n_chars · ln 2).
     """
-    if n_chars <= 0:
-        raise ValueError(f"n_chars ({n_chars}) must be > 0")
-    if total_nll < 0:
+    n_chars = check_int(n_chars, "n_chars (the number of characters of the text)", minimum=1)
+    if not total_nll >= 0:  # also catches NaN
         raise ValueError(f"total_nll ({total_nll}) must be >= 0 (a sum of −log P in nats)")
     return total_nll / (n_chars * math.log(2))
 

@@ -253,13 +253,15 @@ def load_causal_lm(
 def load_encoder(
     name: str = "minilm",
     *,
-    attn_implementation: str | None = None,
+    attn_implementation: str | None = "eager",
     device: str | None = None,
 ) -> tuple[Any, Any]:
     """Load a BERT-style encoder (``AutoModel``) and its tokenizer, in eval mode.
 
-    ``name="minilm"`` is the packaged all-MiniLM-L6-v2 (offline). Use
-    ``attn_implementation="eager"`` to get attention maps with ``output_attentions=True``.
+    ``name="minilm"`` is the packaged all-MiniLM-L6-v2 (offline). The attention is "eager" by
+    default, so ``model(**batch, output_attentions=True).attentions`` holds the attention maps
+    the course draws (MiniLM is small: the fused kernels of ``"sdpa"``, which return no
+    weights, would gain little). ``attn_implementation=None`` keeps transformers' default.
     Returns ``(model, tokenizer)``.
     """
     from transformers import AutoModel, AutoTokenizer

@@ -12,6 +12,8 @@ import inspect
 import textwrap
 from typing import Any
 
+from ._checks import check_int
+
 __all__ = ["fr", "progress", "show_source"]
 
 
@@ -50,7 +52,6 @@ def fr(x: float, decimals: int = 0, unit: str = "") -> str:
     ``fr(28311552)`` → ``'28 311 552'``; ``fr(13.456, 1, "%")`` → ``'13,5 %'`` (the unit is
     separated by a no-break space).
     """
-    if isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0:
-        raise ValueError(f"decimals ({decimals!r}) must be a non-negative int")
+    decimals = check_int(decimals, "decimals", minimum=0)
     text = f"{float(x):,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
     return f"{text}\u00a0{unit}" if unit else text

@@ -22,6 +22,8 @@ import torch
 from matplotlib.axes import Axes
 from torch import nn
 
+from ._checks import check_int
+
 __all__ = ["attention_heatmap", "learning_curves", "decision_boundary"]
 
 
@@ -159,8 +161,7 @@ def decision_boundary(
         raise ValueError(f"X must have shape (N, 2), got {tuple(X.shape)}")
     if y.shape != (len(X),):
         raise ValueError(f"y must have shape ({len(X)},) like X, got {tuple(y.shape)}")
-    if not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(f"resolution ({resolution!r}) must be an integer >= 2")
+    resolution = check_int(resolution, "resolution", minimum=2)
     if not callable(predict_fn_or_model):
         raise ValueError("predict_fn_or_model must be a torch model or a function")
     margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-6

@@ -14,11 +14,13 @@ The pipeline of the course, in four steps:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+
+from ._checks import check_int
 
 __all__ = [
     "chunk_text",
@@ -37,10 +39,10 @@ def chunk_text(text: str, chunk_size: int = 100, overlap: int = 20) -> list[str]
     Chunks start every ``chunk_size − overlap`` words; the last one stops at the end of the
     text (it may be shorter). Words are re-joined with single spaces. Empty text → [].
     """
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size ({chunk_size!r}) must be an integer >= 1")
-    if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < chunk_size:
-        raise ValueError(f"overlap ({overlap!r}) must be an integer in [0, chunk_size)")
+    chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
+    overlap = check_int(overlap, "overlap", minimum=0)
+    if overlap >= chunk_size:
+        raise ValueError(f"overlap ({overlap}) must be in [0, chunk_size={chunk_size})")
     words = text.split()
     chunks, start = [], 0
     while start < len(words):
@@ -98,10 +100,15 @@ class Retriever:
         vectors = torch.as_tensor(self.encoder(list(texts)), dtype=torch.float32)
         return F.normalize(vectors, p=2, dim=-1)
 
-    def add(self, documents: Sequence[str]) -> None:
-        """Embed and store ``documents`` (call it several times to add more)."""
-        if isinstance(documents, str):
-            documents = [documents]
+    def add(self, documents: str | Iterable[str]) -> None:
+        """Embed and store ``documents`` (a text, or any iterable of texts, generators included).
+
+        Call it several times to add more.
+        """
+        # A generator is consumed once: make it a list before embedding *and* storing it.
+        documents = [documents] if isinstance(documents, str) else list(documents)
+        if not all(isinstance(d, str) for d in documents):
+            raise ValueError("documents must be a text or an iterable of texts (str)")
         if not documents:
             raise ValueError("documents is empty: add at least one text")
         vectors = self.embed(documents)
@@ -110,8 +117,7 @@ class Retriever:
 
     def search(self, query: str, k: int = 3) -> list[tuple[float, str]]:
         """The ``k`` stored documents most similar to ``query``: [(cosine, document)], best first."""
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k ({k!r}) must be an integer >= 1")
+        k = check_int(k, "k", minimum=1)
         if not self.documents:
             raise ValueError("the retriever is empty: call add(documents) first")
         scores = self.embeddings @ self.embed([query])[0]
@@ -122,9 +128,17 @@ class Retriever:
         ]
 
 
-def build_prompt(question: str, passages: Sequence[str | tuple[float, str]]) -> str:
-    """A French prompt asking to answer ``question`` from the numbered ``passages`` only."""
+def build_prompt(question: str, passages: str | Sequence[str | tuple[float, str]]) -> str:
+    """A French prompt asking to answer ``question`` from the numbered ``passages`` only.
+
+    ``passages``: texts, or the ``(score, text)`` pairs of :meth:`Retriever.search`; a single
+    string is one passage (numbered [1]), not a sequence of characters.
+    """
+    if isinstance(passages, str):
+        passages = [passages]
     texts = [p[1] if isinstance(p, tuple) else p for p in passages]
+    if not all(isinstance(t, str) for t in texts):
+        raise ValueError("passages must be texts or (score, text) pairs from Retriever.search")
     context = "\n".join(f"[{i}] {t}" for i, t in enumerate(texts, start=1))
     return (
         "Réponds à la question en t'appuyant uniquement sur les documents ci-dessous. "

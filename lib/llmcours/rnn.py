@@ -33,6 +33,8 @@ import math
 import torch
 from torch import nn
 
+from ._checks import check_int
+
 __all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU"]
 
 
@@ -44,8 +46,8 @@ class _Cell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
         super().__init__()
-        if input_size < 1 or hidden_size < 1:
-            raise ValueError(f"input_size ({input_size}) and hidden_size ({hidden_size}) must be positive")
+        input_size = check_int(input_size, "input_size", minimum=1)
+        hidden_size = check_int(hidden_size, "hidden_size", minimum=1)
         self.input_size, self.hidden_size = input_size, hidden_size
         G = self.n_gates * hidden_size
         self.weight_x = nn.Parameter(torch.empty(G, input_size))
@@ -62,8 +64,9 @@ class _Cell(nn.Module):
         return nn.functional.linear(x, self.weight_x, self.bias)
 
     def _check_state(self, h: torch.Tensor, B: int, name: str = "h") -> None:
-        if h.shape != (B, self.hidden_size):
-            raise ValueError(f"{name} must have shape (B={B}, hidden_size={self.hidden_size}), got {tuple(h.shape)}")
+        if not isinstance(h, torch.Tensor) or h.shape != (B, self.hidden_size):
+            shape = tuple(h.shape) if isinstance(h, torch.Tensor) else type(h).__name__
+            raise ValueError(f"{name} must have shape (B={B}, hidden_size={self.hidden_size}), got {shape}")
 
 
 class RNNCell(_Cell):
@@ -100,15 +103,29 @@ class LSTMCell(_Cell):
         h = torch.sigmoid(o) * torch.tanh(c)
         return h, c
 
+    def _initial_state(
+        self, state: tuple[torch.Tensor, torch.Tensor] | None, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``state = (h, c)`` checked, or zeros if None (an LSTM has *two* states)."""
+        B = x.shape[0]
+        if state is None:
+            return (x.new_zeros(B, self.hidden_size),) * 2
+        if not isinstance(state, tuple | list) or len(state) != 2:
+            got = f"a tensor of shape {tuple(state.shape)}" if isinstance(state, torch.Tensor) else repr(state)
+            raise ValueError(
+                f"state must be the pair (h, c) of an LSTM, two (B={B}, hidden_size="
+                f"{self.hidden_size}) tensors, got {got}"
+            )
+        self._check_state(state[0], B, "state[0] (h)")
+        self._check_state(state[1], B, "state[1] (c)")
+        return state[0], state[1]
+
     def forward(
         self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One step from ``x (B, input_size)`` and ``state = (h, c)`` (zeros if None): (h_t, c_t)."""
-        if state is None:
-            state = (x.new_zeros(x.shape[0], self.hidden_size),) * 2
-        self._check_state(state[0], x.shape[0], "h")
-        self._check_state(state[1], x.shape[0], "c")
-        return self.step(self.project_input(x), *state)
+        h, c = self._initial_state(state, x)
+        return self.step(self.project_input(x), h, c)
 
 
 class GRUCell(_Cell):
@@ -210,10 +227,7 @@ class LSTM(_Recurrent):
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """Run over ``x (B, T, input_size)`` from ``state = (h_0, c_0)``: (outputs, (h_T, c_T))."""
         self._check_input(x)
-        B = x.shape[0]
-        h, c = (x.new_zeros(B, self.cell.hidden_size),) * 2 if state is None else state
-        self.cell._check_state(h, B, "state[0] (h)")
-        self.cell._check_state(c, B, "state[1] (c)")
+        h, c = self.cell._initial_state(state, x)
         wx = self.cell.project_input(x)  # (B, T, 4H): the input half of all gates, all steps
         outputs = []
         for t in range(x.shape[1]):

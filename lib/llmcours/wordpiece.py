@@ -30,6 +30,8 @@ from pathlib import Path
 
 from llmcours.bpe import merge_pair
 
+from ._checks import check_ids, check_int
+
 __all__ = ["WordPieceTokenizer", "basic_tokenize"]
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -103,8 +105,9 @@ class WordPieceTokenizer:
         lowercase: bool = True,
         prefix: str = "##",
     ) -> None:
-        if max_input_chars_per_word < 1:
-            raise ValueError(f"max_input_chars_per_word ({max_input_chars_per_word}) must be >= 1")
+        max_input_chars_per_word = check_int(
+            max_input_chars_per_word, "max_input_chars_per_word", minimum=1
+        )
         self.unk_token = unk_token
         self.max_input_chars_per_word = max_input_chars_per_word
         self.lowercase = lowercase
@@ -179,11 +182,12 @@ class WordPieceTokenizer:
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = True) -> str:
         """Glue ``##`` pieces to the previous token, separate words by spaces.
 
-        Lowercasing and accent stripping are lossy, so ``decode(encode(s))`` is a normalised
-        ``s``. As the ``tokenizers`` WordPiece decoder, a space before ``. , ! ?`` is removed.
+        ``ids``: a list, or a 1-D tensor or array, of ids. Lowercasing, accent stripping and
+        ``[UNK]`` are lossy, so ``decode(encode(s))`` is a normalised ``s``. As the
+        ``tokenizers`` WordPiece decoder, a space before ``. , ! ?`` is removed.
         """
         text = ""
-        for i in ids:
+        for i in check_ids(ids):
             if i not in self.ids_to_tokens:
                 raise ValueError(f"ids contains {i!r}, which is not in the vocabulary")
             token = self.ids_to_tokens[i]
@@ -202,6 +206,7 @@ class WordPieceTokenizer:
         """Learn a vocabulary of ``vocab_size`` tokens (special tokens + characters + merges)."""
         if isinstance(texts, str):
             texts = [texts]
+        vocab_size = check_int(vocab_size, "vocab_size")
         word_freqs = Counter(w for t in texts for w in basic_tokenize(t, self.lowercase))
         if not word_freqs:
             raise ValueError("texts is empty: WordPiece needs a training corpus")
