@@ -58,7 +58,7 @@ import yaml
 __all__ = [
     "Choice", "Question", "Chapter", "load_chapter", "load_bank", "notebook_labels",
     "markdown_to_html", "render_html", "self_check", "draw_final", "final_quiz",
-    "moodle_fractions", "to_moodle_xml", "to_gift", "main",
+    "moodle_fractions", "to_moodle_xml", "to_gift", "register", "main",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,7 +121,7 @@ def notebook_labels(path: Path) -> set[str]:
     return set(LABEL.findall(text))
 
 
-def find_notebook(slug: str, chapters_dir: Path = CHAPTERS_DIR) -> Path | None:
+def find_notebook(slug: str, chapters_dir: Path) -> Path | None:
     found = sorted(Path(chapters_dir).glob(f"[0-9][0-9]_{slug}.ipynb"))
     return found[0] if found else None
 
@@ -236,9 +236,9 @@ def _question(raw: Any, slug: str, where: str) -> Question:
     return q
 
 
-def load_chapter(path: Path, chapters_dir: Path = CHAPTERS_DIR) -> Chapter:
+def load_chapter(path: Path, chapters_dir: Path | None = None) -> Chapter:
     """Read and check one bank file (its labels against the chapter's notebook)."""
-    path = Path(path)
+    path, chapters_dir = Path(path), Path(chapters_dir or CHAPTERS_DIR)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
@@ -272,13 +272,14 @@ def load_chapter(path: Path, chapters_dir: Path = CHAPTERS_DIR) -> Chapter:
                    dict(raw.get("labels") or {}))
 
 
-def load_bank(bank_dir: Path = BANK_DIR, chapters_dir: Path = CHAPTERS_DIR,
+def load_bank(bank_dir: Path | None = None, chapters_dir: Path | None = None,
               chapters: list[str] | None = None) -> list[Chapter]:
     """Every bank file, checked, in the order of the course (planned chapters last).
 
     ``chapters`` keeps only those slugs or chapter numbers (``["06", "bert_gpt_t5"]``).
     """
-    files = sorted(Path(bank_dir).glob("*.yml"))
+    bank_dir = Path(bank_dir or BANK_DIR)
+    files = sorted(bank_dir.glob("*.yml"))
     if not files:
         raise ValueError(f"{bank_dir}: no bank file *.yml")
     bank = [load_chapter(f, chapters_dir) for f in files]
@@ -466,24 +467,27 @@ class _HTML:
         return self.summary
 
 
-def _bank_or_none(**kwargs: Any) -> list[Chapter] | None:
+def _bank_or_none(chapter: str | None = None) -> list[Chapter] | None:
+    """The whole bank, or one chapter's file; None where the course's quiz/ is absent."""
     if not BANK_DIR.is_dir():
         return None  # an installed wheel (Colab) has no quiz/: say so instead of failing
-    return load_bank(**kwargs)
+    if chapter is None:
+        return load_bank(BANK_DIR, CHAPTERS_DIR)
+    path = BANK_DIR / f"{chapter}.yml"
+    if not path.is_file():
+        raise ValueError(f"chapter ({chapter!r}) has no bank file {path}")
+    return [load_chapter(path, CHAPTERS_DIR)]  # only this file: one bad file breaks one page
 
 
 def self_check(chapter: str) -> _HTML:
     """The *Testez-vous* quiz of a chapter (its slug), for the last cell of the notebook."""
-    bank = _bank_or_none()
+    bank = _bank_or_none(chapter)
     if bank is None:
         return _HTML("<p>Le QCM de ce chapitre est sur le site du cours.</p>",
                      "Le QCM de ce chapitre est sur le site du cours.")
-    found = [c for c in bank if c.slug == chapter]
-    if not found:
-        raise ValueError(f"chapter ({chapter!r}) has no bank file quiz/{chapter}.yml")
-    questions = found[0].questions
+    questions = bank[0].questions
     return _HTML(render_html(questions, f"llmq-{chapter.replace('_', '-')}"),
-                 f"Testez-vous : {len(questions)} questions ({found[0].title})")
+                 f"Testez-vous : {len(questions)} questions ({bank[0].title})")
 
 
 def draw_final(bank: list[Chapter], per_chapter: int = 3, seed: int = 2025) -> list[Question]:
@@ -615,8 +619,27 @@ def to_gift(bank: list[Chapter]) -> str:
 
 
 # ---------------------------------------------------------------- llmcours quiz ...
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="llmcours quiz", description="La banque de QCM du cours.")
+def _run(args: argparse.Namespace) -> int:
+    bank = load_bank(chapters=getattr(args, "chapters", None))
+    if args.step == "check":
+        for c in bank:
+            state = "prévu, labels non vérifiés" if c.planned else c.notebook.name
+            print(f"{c.slug} : {len(c.questions)} questions ({state})")
+        return 0
+    text = to_moodle_xml(bank) if args.format == "moodle-xml" else to_gift(bank)
+    output = Path(args.output or ("quiz-moodle.xml" if args.format == "moodle-xml" else "quiz.gift"))
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise ValueError(f"cannot write {output}: {err}") from err
+    n = sum(len(c.questions) for c in bank)
+    print(f"→ {n} questions de {len(bank)} chapitres écrites dans {output}")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """``llmcours quiz export|check`` (the contract of :mod:`llmcours.cli`)."""
+    parser = commands.add_parser("quiz", help="the QCM bank: check it, export it for Moodle")
     steps = parser.add_subparsers(dest="step", required=True)
     export = steps.add_parser("export", help="write the bank for Moodle's question bank")
     export.add_argument("--format", required=True, choices=("moodle-xml", "gift"))
@@ -624,28 +647,21 @@ def _parser() -> argparse.ArgumentParser:
                         help="chapter numbers or slugs (default: every chapter)")
     export.add_argument("-o", "--output", help="file (default: quiz-moodle.xml or quiz.gift)")
     steps.add_parser("check", help="check every bank file; print a summary per chapter")
+    parser.set_defaults(run=_run, label=lambda args: f"quiz {args.step}")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``llmcours quiz export|check``; returns the exit status (2 on a bad bank)."""
-    args = _parser().parse_args(argv)
+    """``llmcours quiz ...`` on its own (``python -m llmcours.quiz export ...``); returns the
+    exit status, 2 with a one-line message on a bad bank."""
+    parser = argparse.ArgumentParser(prog="llmcours")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["quiz", *(sys.argv[1:] if argv is None else argv)])
     try:
-        bank = load_bank(chapters=getattr(args, "chapters", None))
-        if args.step == "check":
-            for c in bank:
-                state = "prévu, labels non vérifiés" if c.planned else c.notebook.name
-                print(f"{c.slug} : {len(c.questions)} questions ({state})")
-            return 0
-        text = to_moodle_xml(bank) if args.format == "moodle-xml" else to_gift(bank)
-        output = Path(args.output or ("quiz-moodle.xml" if args.format == "moodle-xml" else "quiz.gift"))
-        output.write_text(text, encoding="utf-8")
-    except (ValueError, OSError) as err:
-        print(f"llmcours quiz {args.step}: erreur : {err}", file=sys.stderr)
+        return args.run(args)
+    except ValueError as err:
+        print(f"llmcours {args.label(args)}: erreur : {err}", file=sys.stderr)
         return 2
-    n = sum(len(c.questions) for c in bank)
-    print(f"→ {n} questions de {len(bank)} chapitres écrites dans {output}")
-    return 0
 
 
 if __name__ == "__main__":
