@@ -137,6 +137,31 @@ def padding_mask(lengths: torch.Tensor | list[int], T: int) -> torch.Tensor:
     return (torch.arange(T, device=lengths.device) < lengths[:, None])[:, None, :]
 
 
+def _check_mha_args(d_model: int, n_heads: int, dropout: float) -> tuple[int, int]:
+    d_model = check_int(d_model, "d_model", minimum=1)
+    n_heads = check_int(n_heads, "n_heads", minimum=1)
+    if d_model % n_heads != 0:
+        raise ValueError(f"n_heads ({n_heads}) must divide d_model ({d_model})")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout ({dropout}) must be in [0, 1)")
+    return d_model, n_heads
+
+
+def _check_mha_inputs(
+    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, d_model: int
+) -> None:
+    for name, x in (("query", query), ("key", key), ("value", value)):
+        if x.dim() != 3 or x.shape[-1] != d_model:
+            raise ValueError(
+                f"{name} must have shape (B, T, d_model={d_model}), got {tuple(x.shape)}"
+            )
+    if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
+        raise ValueError(
+            f"key and value must have the same (B, T_k) and query the same B, got query "
+            f"{tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}"
+        )
+
+
 class MultiHeadAttention(nn.Module):
     """Multi-head attention with ``n_heads`` heads of size ``d_k = d_model // n_heads``.
 
@@ -147,30 +172,13 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model: int, n_heads: int, bias: bool = True, dropout: float = 0.0) -> None:
         super().__init__()
-        d_model = check_int(d_model, "d_model", minimum=1)
-        n_heads = check_int(n_heads, "n_heads", minimum=1)
-        if d_model % n_heads != 0:
-            raise ValueError(f"n_heads ({n_heads}) must divide d_model ({d_model})")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout ({dropout}) must be in [0, 1)")
+        d_model, n_heads = _check_mha_args(d_model, n_heads, dropout)
         self.d_model, self.n_heads, self.d_k = d_model, n_heads, d_model // n_heads
         self.w_q = nn.Linear(d_model, d_model, bias=bias)
         self.w_k = nn.Linear(d_model, d_model, bias=bias)
         self.w_v = nn.Linear(d_model, d_model, bias=bias)
         self.w_o = nn.Linear(d_model, d_model, bias=bias)
         self.dropout_p = dropout
-
-    def _check_inputs(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> None:
-        for name, x in (("query", query), ("key", key), ("value", value)):
-            if x.dim() != 3 or x.shape[-1] != self.d_model:
-                raise ValueError(
-                    f"{name} must have shape (B, T, d_model={self.d_model}), got {tuple(x.shape)}"
-                )
-        if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
-            raise ValueError(
-                f"key and value must have the same (B, T_k) and query the same B, got query "
-                f"{tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}"
-            )
 
     def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
         B, T, _ = x.shape  # (B, T, d_model) -> (B, n_heads, T, d_k)
@@ -194,7 +202,7 @@ class MultiHeadAttention(nn.Module):
         """
         key = query if key is None else key
         value = key if value is None else value
-        self._check_inputs(query, key, value)
+        _check_mha_inputs(query, key, value, self.d_model)
         q = self._split_heads(self.w_q(query))
         k = self._split_heads(self.w_k(key))
         v = self._split_heads(self.w_v(value))
@@ -216,7 +224,9 @@ class MultiHeadAttention(nn.Module):
         Remember that ``m``'s boolean ``attn_mask`` means *forbidden*: pass ``~attn_mask`` to us.
         """
         if not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn:
-            raise ValueError("m must use kdim = vdim = embed_dim, no bias_k/bias_v, no add_zero_attn")
+            raise ValueError(
+                "m must use kdim = vdim = embed_dim, no bias_k/bias_v, no add_zero_attn"
+            )
         bias = m.in_proj_bias is not None
         new = cls(m.embed_dim, m.num_heads, bias=bias, dropout=m.dropout).to(m.in_proj_weight.dtype)
         with torch.no_grad():
@@ -224,7 +234,9 @@ class MultiHeadAttention(nn.Module):
                 lin.weight.copy_(w)
             new.w_o.weight.copy_(m.out_proj.weight)
             if bias:
-                for lin, b in zip((new.w_q, new.w_k, new.w_v), m.in_proj_bias.chunk(3), strict=True):
+                for lin, b in zip(
+                    (new.w_q, new.w_k, new.w_v), m.in_proj_bias.chunk(3), strict=True
+                ):
                     lin.bias.copy_(b)
                 new.w_o.bias.copy_(m.out_proj.bias)
         return new
@@ -233,7 +245,8 @@ class MultiHeadAttention(nn.Module):
 def sinusoidal_positional_encoding(max_len: int, d_model: int) -> torch.Tensor:
     """``(max_len, d_model)`` table of Vaswani et al.'s fixed positions:
 
-        PE[pos, 2i] = sin(pos / 10000^(2i / d_model)),  PE[pos, 2i+1] = cos(pos / 10000^(2i / d_model))
+        PE[pos, 2i]   = sin(pos / 10000^(2i / d_model)),
+        PE[pos, 2i+1] = cos(pos / 10000^(2i / d_model))
 
     Each pair of columns is a rotation at its own frequency, so ``PE[pos + k]`` is a linear
     function of ``PE[pos]``. An odd ``d_model`` drops the last cosine column.

@@ -52,7 +52,9 @@ def _check_log_probs(log_probs: Sequence[float] | torch.Tensor) -> torch.Tensor:
         raise ValueError("log_probs is empty: give one log-probability per token")
     if lp.isnan().any():
         first = int(lp.isnan().nonzero()[0])
-        raise ValueError(f"log_probs contains NaN (first at index {first}): check the model's outputs")
+        raise ValueError(
+            f"log_probs contains NaN (first at index {first}): check the model's outputs"
+        )
     if (lp > 0).any():
         raise ValueError("log_probs must be <= 0 (log-probabilities, not negative log-likelihoods)")
     return lp

@@ -290,8 +290,10 @@ def token_log_probs(model: Any, input_ids: Any) -> Any:
 
     ids = torch.as_tensor(input_ids)
     if ids.dim() not in (1, 2) or ids.shape[-1] < 2 or ids.is_floating_point():
-        raise ValueError(f"input_ids (shape {tuple(ids.shape)}, dtype {ids.dtype}) must be integer "
-                         "token ids of shape (T,) or (B, T) with T >= 2")
+        raise ValueError(
+            f"input_ids (shape {tuple(ids.shape)}, dtype {ids.dtype}) must be integer "
+            "token ids of shape (T,) or (B, T) with T >= 2"
+        )
     batch = ids if ids.dim() == 2 else ids[None]
     device = next(model.parameters()).device
     batch = batch.to(device)

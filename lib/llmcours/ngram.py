@@ -58,6 +58,16 @@ class NGramLM:
         self.context_counts: Counter[tuple[str, ...]] = Counter()  # c(h), keys are (n−1)-tuples
         self.vocab: list[str] = []
 
+    def _check_fitted(self) -> None:
+        if not self.vocab:
+            raise ValueError("the model is not fitted: call fit(sentences) first")
+
+    def _check_context(self, context: Sequence[str]) -> tuple[str, ...]:
+        self._check_fitted()
+        if isinstance(context, str) or len(context) != self.n - 1:
+            raise ValueError(f"context ({context!r}) must be a tuple of n−1 = {self.n - 1} tokens")
+        return tuple(context)
+
     def _padded(self, sentence: Sequence[str]) -> list[str]:
         return [BOS] * (self.n - 1) + list(sentence) + [EOS]
 
@@ -79,11 +89,7 @@ class NGramLM:
 
     def prob(self, word: str, context: Sequence[str] = ()) -> float:
         """P(word | context), context = the n−1 previous tokens (``<s>`` at a sentence start)."""
-        if not self.vocab:
-            raise ValueError("the model is not fitted: call fit(sentences) first")
-        context = tuple(context)
-        if len(context) != self.n - 1:
-            raise ValueError(f"context ({context}) must hold n−1 = {self.n - 1} tokens")
+        context = self._check_context(context)
         numerator = self.counts[context + (word,)] + self.k
         denominator = self.context_counts[context] + self.k * len(self.vocab)
         return numerator / denominator if denominator > 0 else 0.0
@@ -95,10 +101,11 @@ class NGramLM:
         """
         _check_sentence(sentence)
         tokens = self._padded(sentence)
-        probs = [
-            self.prob(tokens[i], tokens[i - self.n + 1 : i]) for i in range(self.n - 1, len(tokens))
-        ]
-        return [math.log(p) if p > 0 else -math.inf for p in probs]
+        log_probs = []
+        for i in range(self.n - 1, len(tokens)):
+            p = self.prob(tokens[i], tokens[i - self.n + 1 : i])  # P(w_i | h_i)
+            log_probs.append(math.log(p) if p > 0 else -math.inf)
+        return log_probs
 
     def logprob_sentence(self, sentence: Sequence[str]) -> float:
         """Natural log of P(sentence) = Σ_t log P(w_t | h_t), ``</s>`` included (−inf if 0)."""
@@ -115,8 +122,7 @@ class NGramLM:
         self, max_len: int = 20, seed: int | None = None, context: Sequence[str] = ()
     ) -> list[str]:
         """Sample words after ``context`` until ``</s>`` or ``max_len`` new words (no ``</s>``)."""
-        if not self.vocab:
-            raise ValueError("the model is not fitted: call fit(sentences) first")
+        self._check_fitted()
         rng = random.Random(seed)
         tokens = [BOS] * (self.n - 1) + list(context)
         generated: list[str] = []

@@ -33,7 +33,9 @@ def _to_numpy(name: str, values: Any) -> np.ndarray:
     try:
         return np.asarray(values, dtype=float)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be numeric (array or tensor), got {type(values).__name__}") from err
+        raise ValueError(
+            f"{name} must be numeric (array or tensor), got {type(values).__name__}"
+        ) from err
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -166,14 +168,26 @@ def decision_boundary(
         raise ValueError("predict_fn_or_model must be a torch model or a function")
     margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-6
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
-    xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    xx, yy = np.meshgrid(
+        np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    )
     grid = np.column_stack([xx.ravel(), yy.ravel()])
     z = _predict_labels(predict_fn_or_model, grid).reshape(xx.shape)
     n_classes = int(max(z.max(), y.max())) + 1
     ax = _axes(ax, (5.0, 4.0))
     cmap = plt.get_cmap("coolwarm" if n_classes <= 2 else "tab10")
     ax.contourf(xx, yy, z, levels=np.arange(n_classes + 1) - 0.5, cmap=cmap, alpha=0.3)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=-0.5, vmax=n_classes - 0.5, s=15, edgecolors="k", linewidths=0.3)
+    ax.scatter(
+        X[:, 0],
+        X[:, 1],
+        c=y,
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=n_classes - 0.5,
+        s=15,
+        edgecolors="k",
+        linewidths=0.3,
+    )
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_title(title if title is not None else "Frontière de décision")

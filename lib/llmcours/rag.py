@@ -116,7 +116,7 @@ class Retriever:
         self.documents.extend(documents)
 
     def search(self, query: str, k: int = 3) -> list[tuple[float, str]]:
-        """The ``k`` stored documents most similar to ``query``: [(cosine, document)], best first."""
+        """The ``k`` stored documents most similar to ``query``: [(cosine, text)], best first."""
         k = check_int(k, "k", minimum=1)
         if not self.documents:
             raise ValueError("the retriever is empty: call add(documents) first")

@@ -60,19 +60,46 @@ class _Cell(nn.Module):
     def project_input(self, x: torch.Tensor) -> torch.Tensor:
         """``W x + b`` for every gate; ``x`` is ``(..., input_size)``."""
         if x.shape[-1] != self.input_size:
-            raise ValueError(f"x must end with input_size={self.input_size}, got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"x must end with input_size={self.input_size}, got shape {tuple(x.shape)}"
+            )
         return nn.functional.linear(x, self.weight_x, self.bias)
 
     def _check_state(self, h: torch.Tensor, B: int, name: str = "h") -> None:
         if not isinstance(h, torch.Tensor) or h.shape != (B, self.hidden_size):
             shape = tuple(h.shape) if isinstance(h, torch.Tensor) else type(h).__name__
-            raise ValueError(f"{name} must have shape (B={B}, hidden_size={self.hidden_size}), got {shape}")
+            raise ValueError(
+                f"{name} must have shape (B={B}, hidden_size={self.hidden_size}), got {shape}"
+            )
+
+    def _lstm_state(
+        self, state: tuple[torch.Tensor, torch.Tensor] | None, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``state = (h, c)`` checked, or zeros if None (an LSTM has *two* states)."""
+        B = x.shape[0]
+        if state is None:
+            return (x.new_zeros(B, self.hidden_size),) * 2
+        if not isinstance(state, tuple | list) or len(state) != 2:
+            got = (
+                f"a tensor of shape {tuple(state.shape)}"
+                if isinstance(state, torch.Tensor)
+                else repr(state)
+            )
+            raise ValueError(
+                f"state must be the pair (h, c) of an LSTM, two (B={B}, hidden_size="
+                f"{self.hidden_size}) tensors, got {got}"
+            )
+        self._check_state(state[0], B, "state[0] (h)")
+        self._check_state(state[1], B, "state[1] (c)")
+        return state[0], state[1]
 
 
 class RNNCell(_Cell):
     """h_t = tanh(W x_t + U h_{t-1} + b) (``nonlinearity="relu"`` replaces tanh by ReLU)."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh") -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"
+    ) -> None:
         super().__init__(input_size, hidden_size, bias)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity ({nonlinearity!r}) must be 'tanh' or 'relu'")
@@ -95,7 +122,9 @@ class LSTMCell(_Cell):
 
     n_gates = 4
 
-    def step(self, wx: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def step(
+        self, wx: torch.Tensor, h: torch.Tensor, c: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The gate equations for one step, ``wx`` = W x_t + b precomputed: returns (h_t, c_t)."""
         gates = torch.addmm(wx, h, self.weight_h.t())  # one product for the four gates
         f, i, c_tilde, o = gates.chunk(4, dim=1)
@@ -103,28 +132,11 @@ class LSTMCell(_Cell):
         h = torch.sigmoid(o) * torch.tanh(c)
         return h, c
 
-    def _initial_state(
-        self, state: tuple[torch.Tensor, torch.Tensor] | None, x: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``state = (h, c)`` checked, or zeros if None (an LSTM has *two* states)."""
-        B = x.shape[0]
-        if state is None:
-            return (x.new_zeros(B, self.hidden_size),) * 2
-        if not isinstance(state, tuple | list) or len(state) != 2:
-            got = f"a tensor of shape {tuple(state.shape)}" if isinstance(state, torch.Tensor) else repr(state)
-            raise ValueError(
-                f"state must be the pair (h, c) of an LSTM, two (B={B}, hidden_size="
-                f"{self.hidden_size}) tensors, got {got}"
-            )
-        self._check_state(state[0], B, "state[0] (h)")
-        self._check_state(state[1], B, "state[1] (c)")
-        return state[0], state[1]
-
     def forward(
         self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One step from ``x (B, input_size)`` and ``state = (h, c)`` (zeros if None): (h_t, c_t)."""
-        h, c = self._initial_state(state, x)
+        """One step from ``x (B, input_size)``, ``state = (h, c)`` (zeros if None): (h_t, c_t)."""
+        h, c = self._lstm_state(state, x)
         return self.step(self.project_input(x), h, c)
 
 
@@ -140,7 +152,9 @@ class GRUCell(_Cell):
 
     n_gates = 3
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, reset_after: bool = False) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, reset_after: bool = False
+    ) -> None:
         super().__init__(input_size, hidden_size, bias)
         self.reset_after = reset_after
         self.bias_hn = None
@@ -173,7 +187,9 @@ class _Recurrent(nn.Module):
 
     def _check_input(self, x: torch.Tensor) -> None:
         if x.dim() != 3 or x.shape[-1] != self.cell.input_size:
-            raise ValueError(f"x must have shape (B, T, input_size={self.cell.input_size}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"x must have shape (B, T, input_size={self.cell.input_size}), got {tuple(x.shape)}"
+            )
 
     @staticmethod
     def _check_torch(m: nn.RNNBase, kind: type) -> None:
@@ -186,16 +202,23 @@ class _Recurrent(nn.Module):
 class RNN(_Recurrent):
     """Elman RNN over a sequence: ``forward(x, h0=None) -> (outputs (B, T, H), h_T (B, H))``."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh") -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"
+    ) -> None:
         super().__init__()
         self.cell = RNNCell(input_size, hidden_size, bias, nonlinearity)
 
-    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run over ``x (B, T, input_size)`` from ``state`` (zeros if None): (outputs (B, T, H), h_T)."""
+    def forward(
+        self, x: torch.Tensor, state: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run over ``x (B, T, input_size)`` from ``state`` (zeros if None).
+
+        Returns ``(outputs (B, T, H), h_T)``.
+        """
         self._check_input(x)
         h = x.new_zeros(x.shape[0], self.cell.hidden_size) if state is None else state
         self.cell._check_state(h, x.shape[0], "state")
-        wx = self.cell.project_input(x)  # W x_t + b for all t at once: (B, T, H)
+        wx = self.cell.project_input(x)  # W x_t + b for all t at once: (B, T, n_gates·H)
         outputs = []
         for t in range(x.shape[1]):
             h = self.cell.step(wx[:, t], h)
@@ -204,9 +227,14 @@ class RNN(_Recurrent):
 
     @classmethod
     def from_torch(cls, m: nn.RNN) -> RNN:
-        """Copy a one-layer ``nn.RNN``: ``W = weight_ih_l0``, ``U = weight_hh_l0``, ``b = b_ih + b_hh``."""
+        """Copy a one-layer ``nn.RNN``.
+
+        W = ``weight_ih_l0``, U = ``weight_hh_l0``, b = ``bias_ih_l0 + bias_hh_l0``.
+        """
         cls._check_torch(m, nn.RNN)
-        new = cls(m.input_size, m.hidden_size, m.bias, m.nonlinearity.lower()).to(m.weight_ih_l0.dtype)
+        new = cls(m.input_size, m.hidden_size, m.bias, m.nonlinearity.lower()).to(
+            m.weight_ih_l0.dtype
+        )
         with torch.no_grad():
             new.cell.weight_x.copy_(m.weight_ih_l0)
             new.cell.weight_h.copy_(m.weight_hh_l0)
@@ -227,7 +255,7 @@ class LSTM(_Recurrent):
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """Run over ``x (B, T, input_size)`` from ``state = (h_0, c_0)``: (outputs, (h_T, c_T))."""
         self._check_input(x)
-        h, c = self.cell._initial_state(state, x)
+        h, c = self.cell._lstm_state(state, x)
         wx = self.cell.project_input(x)  # (B, T, 4H): the input half of all gates, all steps
         outputs = []
         for t in range(x.shape[1]):
@@ -237,7 +265,7 @@ class LSTM(_Recurrent):
 
     @classmethod
     def from_torch(cls, m: nn.LSTM) -> LSTM:
-        """Copy a one-layer ``nn.LSTM``, reordering torch's gates (i, f, g, o) into (f, i, c̃, o)."""
+        """Copy a one-layer ``nn.LSTM``, reordering torch's gates (i, f, g, o) as (f, i, c̃, o)."""
         cls._check_torch(m, nn.LSTM)
         new = cls(m.input_size, m.hidden_size, m.bias).to(m.weight_ih_l0.dtype)
         H = m.hidden_size
@@ -253,21 +281,14 @@ class LSTM(_Recurrent):
 class GRU(_Recurrent):
     """GRU over a sequence: ``forward(x, h0=None) -> (outputs (B, T, H), h_T (B, H))``."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, reset_after: bool = False) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, reset_after: bool = False
+    ) -> None:
         super().__init__()
         self.cell = GRUCell(input_size, hidden_size, bias, reset_after)
 
-    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run over ``x (B, T, input_size)`` from ``state`` (zeros if None): (outputs (B, T, H), h_T)."""
-        self._check_input(x)
-        h = x.new_zeros(x.shape[0], self.cell.hidden_size) if state is None else state
-        self.cell._check_state(h, x.shape[0], "state")
-        wx = self.cell.project_input(x)  # (B, T, 3H)
-        outputs = []
-        for t in range(x.shape[1]):
-            h = self.cell.step(wx[:, t], h)
-            outputs.append(h)
-        return torch.stack(outputs, dim=1), h
+    # The loop of RNN.forward, one state h, run with GRU cells.
+    forward = RNN.forward
 
     @classmethod
     def from_torch(cls, m: nn.GRU) -> GRU:
