@@ -39,6 +39,7 @@ chromium:
 mathjax:
 	bash tools/fetch_mathjax.sh
 
+site: export LLMCOURS_PROGRESS := text
 site: setup mathjax
 	@# The execution cache is keyed on the notebooks' code only: when the library changed since
 	@# the last execution, the chapters (which show its source and run it) must run again.

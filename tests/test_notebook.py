@@ -24,3 +24,33 @@ def test_progress_iterates():
 def test_show_source_rejects_builtins():
     with pytest.raises(ValueError, match="no Python source"):
         show_source(len)
+
+
+def test_progress_is_a_widget_unless_the_build_asks_for_text(monkeypatch):
+    from tqdm.auto import tqdm as auto_tqdm
+
+    monkeypatch.delenv("LLMCOURS_PROGRESS", raising=False)
+    bar = progress(range(2), disable=True)
+    assert type(bar) is auto_tqdm
+    monkeypatch.setenv("LLMCOURS_PROGRESS", "text")
+    assert type(progress(range(2), disable=True)) is not auto_tqdm
+
+
+def test_text_progress_prints_only_its_final_line(monkeypatch, capsys):
+    # What the static site shows: one plain line per bar, no carriage return, no widget.
+    monkeypatch.setenv("LLMCOURS_PROGRESS", "text")
+    bar = progress(total=40, desc="entraînement")
+    for i in range(40):
+        bar.update(1)
+        bar.set_postfix(perte=f"{1 / (i + 1):.4f}")  # as fit does, at every step
+    bar.close()
+    assert list(progress(range(7))) == list(range(7))
+    for _ in progress(range(5), leave=False):  # a bar that does not stay prints nothing
+        pass
+    out = capsys.readouterr().out
+    assert "\r" not in out
+    lines = out.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("entraînement: 100%|") and "40/40" in lines[0]
+    assert lines[0].endswith("perte=0.0250]")
+    assert "7/7" in lines[1]

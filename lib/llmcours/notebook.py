@@ -9,12 +9,17 @@ function or class it teaches, so the reader sees exactly the code the tests chec
 from __future__ import annotations
 
 import inspect
+import io
+import os
+import sys
 import textwrap
 from typing import Any
 
+from tqdm.std import tqdm as _std_tqdm
+
 from ._checks import check_int
 
-__all__ = ["fr", "progress", "show_source"]
+__all__ = ["PROGRESS_ENV", "fr", "progress", "show_source"]
 
 
 def show_source(obj: Any) -> Any:
@@ -35,15 +40,51 @@ def show_source(obj: Any) -> Any:
     return Code(source, language="python")
 
 
+#: Environment variable that chooses how :func:`progress` draws: ``text`` for the static site.
+PROGRESS_ENV = "LLMCOURS_PROGRESS"
+
+
 def progress(iterable: Any = None, **kwargs: Any) -> Any:
     """A progress bar (``tqdm``) over ``iterable``; keyword arguments go to ``tqdm``.
 
     Every long loop of the course goes through this one function, so that how the bar is drawn
-    (a widget in Jupyter, text elsewhere) is decided in a single place.
+    is decided in a single place: a widget in Jupyter (``tqdm.auto``), unless the environment
+    variable ``LLMCOURS_PROGRESS=text`` (set by ``make site``) asks for a plain text bar on
+    standard output that prints one line, its final state, when it closes. A widget is saved
+    in the executed notebook as a JavaScript view that the static site cannot draw; that line
+    is ordinary output, so the book shows how long the loop took.
     """
+    if os.environ.get(PROGRESS_ENV, "").strip().lower() == "text":
+        return _FinalLineBar(iterable, **kwargs)
     from tqdm.auto import tqdm
 
     return tqdm(iterable, **kwargs)
+
+
+class _FinalLineBar(_std_tqdm):
+    """A text ``tqdm`` on stdout that prints nothing while it runs and its final line on close.
+
+    No carriage return ever reaches the output (each refresh of a text bar starts with ``\r``):
+    the notebook stores exactly ``100%|██████████| 50/50 [00:03<00:00, 15.2it/s, perte=…]``.
+    """
+
+    def __init__(self, iterable: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("file", sys.stdout)
+        kwargs.setdefault("mininterval", float("inf"))  # no intermediate refresh
+        self._closing = False
+        super().__init__(iterable, **kwargs)
+
+    def display(self, msg: str | None = None, pos: int | None = None) -> bool:
+        if self._closing:  # tqdm.close() displays the final state, then writes "\n"
+            self.fp.write(self.__str__() if msg is None else msg)
+        return True
+
+    def close(self) -> None:
+        self._closing = True
+        leave = abs(getattr(self, "pos", 0)) == 0 if self.leave is None else self.leave
+        if not leave and not getattr(self, "disable", True):
+            self.fp = io.StringIO()  # a bar that does not stay: not even tqdm's "\r"
+        super().close()
 
 
 def fr(x: float, decimals: int = 0, unit: str = "") -> str:
