@@ -230,13 +230,17 @@ def _accelerator(device: str | torch.device | None, mixed_precision: str) -> Acc
     """An ``Accelerator`` for this call of :func:`fit`.
 
     accelerate keeps one global state per process and refuses a second ``Accelerator`` with
-    another precision or device; in a single process (a notebook that trains twice) we reset
-    it, under ``accelerate launch`` (several processes) the launch configuration wins.
+    another precision or device; in a single process (a notebook that trains twice) we then
+    reset it, under ``accelerate launch`` (several processes) the error stands.
     """
     cpu = device is not None and torch.device(device).type == "cpu"
-    if AcceleratorState._shared_state and PartialState().num_processes == 1:
+    try:
+        return Accelerator(cpu=cpu, mixed_precision=mixed_precision)
+    except ValueError as err:  # "AcceleratorState has already been initialized ..."
+        if "already been initialized" not in str(err) or PartialState().num_processes != 1:
+            raise
         AcceleratorState._reset_state()
-    return Accelerator(cpu=cpu, mixed_precision=mixed_precision)
+        return Accelerator(cpu=cpu, mixed_precision=mixed_precision)
 
 
 def _total_steps(train_loader: Iterable, epochs: int, max_steps: int | None) -> int | None:
