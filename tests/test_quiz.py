@@ -11,9 +11,11 @@ The browser tests need the built site (`make site`) and /usr/bin/chromium, like 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import importlib.util
+import io
 import os
 import re
 import shutil
@@ -63,14 +65,17 @@ add_selfcheck = _spec("add_selfcheck", "tools/add_selfcheck.py")
 
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory) -> Path:
-    """A copy of chapters/ with the bank's labels and the self-checks added by the tool."""
+    """A copy of the chapters that have a bank file, with the bank's labels and the
+    self-checks added by the tool (a chapter without a bank file is reported by
+    test_every_chapter_has_its_bank_and_self_check)."""
     folder = tmp_path_factory.mktemp("chapters")
     for nb in CHAPTERS:
-        shutil.copy(nb, folder / nb.name)
-    assert add_selfcheck.main(["--chapters-dir", str(folder)]) == 0, (
-        "tools/add_selfcheck.py cannot place every label of the bank: a heading changed? "
-        "(run it and read the PROBLÈME lines)"
-    )
+        if (ROOT / "quiz" / f"{nb.stem[3:]}.yml").is_file():
+            shutil.copy(nb, folder / nb.name)
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        status = add_selfcheck.main(["--chapters-dir", str(folder)])
+    assert status == 0, f"tools/add_selfcheck.py cannot place every label (a heading changed?):\n{output.getvalue()}"
     return folder
 
 
@@ -114,7 +119,7 @@ def test_every_chapter_has_its_bank_and_self_check():
 
 
 def test_every_written_chapter_has_at_least_8_questions(bank):
-    assert [c.slug for c in bank if not c.planned] == [p.stem[3:] for p in CHAPTERS]
+    assert {c.slug for c in bank if not c.planned} <= {p.stem[3:] for p in CHAPTERS}
     small = {c.slug: len(c.questions) for c in bank if not c.planned and len(c.questions) < 8}
     assert not small, f"chapters with fewer than 8 questions: {small}"
     for chapter in bank:
@@ -402,6 +407,9 @@ def test_self_check_renders_every_choice_offline(bank, course):
             assert quiz.markdown_to_html(c.text) in markup and quiz.markdown_to_html(c.why) in markup
     assert not re.search(r"(src|href)=|https?:|@import", markup), "the quiz must load nothing"
     assert "Testez-vous" in repr(out)
+    first = [m for m in re.findall(r'data-choice="(\d+)"', markup)]
+    assert first != sorted(first), "the choices are shown in the bank's order"
+    assert markup == quiz.self_check("attention_transformer")._repr_html_(), "not reproducible"
     with pytest.raises(ValueError, match="no bank file"):
         quiz.self_check("nowhere")
 
@@ -464,9 +472,8 @@ def _answer_for(page, bank_by_id, question, *, right: bool) -> None:
         wrong = targets.index(False)
         targets = [i == wrong for i in range(len(targets))] if q.type == "single" else \
             [t or i == wrong for i, t in enumerate(targets)]
-    items = question.locator("li")
-    for i, tick in enumerate(targets):
-        box = items.nth(i).locator("input")
+    for i, tick in enumerate(targets):  # data-choice: the index in the bank (shown shuffled)
+        box = question.locator(f'li[data-choice="{i}"] input')
         if q.type == "single":
             if tick:
                 box.check()
@@ -508,10 +515,10 @@ def _pages() -> list[str]:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("name", _pages())
-def test_the_quiz_answers_right_and_wrong_in_a_browser(chromium, site_url, name):
+def test_the_quiz_answers_right_and_wrong_in_a_browser(chromium, site_url, bank, name):
     import test_site
 
-    bank_by_id = {q.id: q for c in quiz.load_bank() for q in c.questions}
+    bank_by_id = {q.id: q for c in bank for q in c.questions}
     page, problems = test_site._open(chromium, f"{site_url}{name}.html")
     try:
         questions = page.locator(".llmq-q")

@@ -44,12 +44,12 @@ import argparse
 import html
 import importlib
 import json
-import math
 import random
 import re
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -165,8 +165,13 @@ def _check_args_in_stem(spec: Any, stem: str, where: str) -> None:
             forms = {str(v), str(v).replace(".", ",")}
             if isinstance(v, float) and v.is_integer():
                 forms |= {str(int(v))}
-            if isinstance(v, float) and v >= 1e5:
-                forms |= {f"{v:.0e}".replace("e+", "e"), f"10^{{{int(math.log10(v))}}}"}
+            for e in range(3, 16):  # 175e9 written 175 \times 10^9, 175 milliards...
+                m = v / 10**e if isinstance(v, (int, float)) and v >= 10**e else None
+                if m is not None and round(m, 6) == m:
+                    for mant in {f"{m:g}", f"{m:g}".replace(".", ",")}:
+                        forms |= {f"{mant}\\times10^{e}", f"{mant}\\times10^{{{e}}}",
+                                  f"{mant}·10^{e}", f"{mant}e{e}"}
+                        forms |= {f"{mant}milliards"} if e == 9 else set()
             if not any(_plain(f) in plain for f in forms):
                 raise ValueError(f"{where}: the stem does not state {name} = {v} "
                                  "(every argument of the computation must appear in the stem)")
@@ -415,9 +420,9 @@ _JS = """
 """
 
 
-def _question_html(q: Question, uid: str, number: int) -> str:
+def _question_html(q: Question, uid: str, number: int, where: str = "") -> str:
     name = f"{uid}-{number}"
-    meta = f"Question {number} · {DIFFICULTIES[q.difficulty]}"
+    meta = f"Question {number} · {DIFFICULTIES[q.difficulty]}" + (f" · {html.escape(where)}" if where else "")
     parts = [f'<div class="llmq-q" data-kind="{q.type}" data-qid="{q.id}"'
              + (f' data-answer="{q.answer!r}" data-tolerance="{q.tolerance!r}" '
                 f'data-shown="{_fr_number(q.answer)}"' if q.type == "numeric" else "") + ">",
@@ -432,8 +437,14 @@ def _question_html(q: Question, uid: str, number: int) -> str:
     else:
         kind = "radio" if q.type == "single" else "checkbox"
         parts.append("<ul>")
-        for c in q.choices:
-            parts.append(f'<li data-correct="{int(c.correct)}"><label><input type="{kind}" '
+        # The bank often lists the right answer first: show the choices in an order of their
+        # own, the same at every build (seeded by the question's id); data-choice keeps the
+        # index in the bank.
+        order = list(range(len(q.choices)))
+        random.Random(q.id).shuffle(order)
+        for i in order:
+            c = q.choices[i]
+            parts.append(f'<li data-choice="{i}" data-correct="{int(c.correct)}"><label><input type="{kind}" '
                          f'name="{name}"> {markdown_to_html(c.text)}</label>'
                          f'<div class="llmq-why" hidden>{markdown_to_html(c.why)}</div></li>')
         parts.append("</ul>")
@@ -443,11 +454,14 @@ def _question_html(q: Question, uid: str, number: int) -> str:
     return "".join(parts)
 
 
-def render_html(questions: list[Question], uid: str, *, score: bool = False) -> str:
-    """Self-contained HTML (style, questions, script) of an interactive quiz."""
+def render_html(questions: list[Question], uid: str, *, score: bool = False,
+                chapters: dict[str, str] | None = None) -> str:
+    """Self-contained HTML (style, questions, script) of an interactive quiz; ``score`` adds
+    a running score, ``chapters`` (slug -> name) shows each question's chapter."""
     if not re.fullmatch(r"[A-Za-z][\w-]*", uid):
         raise ValueError(f"uid ({uid!r}) must be a valid HTML id")
-    body = "".join(_question_html(q, uid, i) for i, q in enumerate(questions, 1))
+    body = "".join(_question_html(q, uid, i, (chapters or {}).get(q.chapter, ""))
+                   for i, q in enumerate(questions, 1))
     footer = f'<div class="llmq-score">Score : 0 / {len(questions)}</div>' if score else ""
     # mathjax_process: Sphinx's MathJax only typesets elements of that class (or .math).
     return (f'<div class="llmq mathjax_process tex2jax_process" id="{uid}"><style>{_CSS}</style>'
@@ -516,7 +530,8 @@ def final_quiz(per_chapter: int = 3, seed: int = 2025) -> _HTML:
     if bank is None:
         return _HTML("<p>Le QCM final est sur le site du cours.</p>", "QCM final : voir le site")
     questions = draw_final(bank, per_chapter, seed)
-    return _HTML(render_html(questions, "llmq-final", score=True),
+    names = {c.slug: f"chapitre {c.number}" for c in bank}
+    return _HTML(render_html(questions, "llmq-final", score=True, chapters=names),
                  f"QCM final : {len(questions)} questions, graine {seed}")
 
 
@@ -538,7 +553,9 @@ def moodle_fractions(q: Question) -> list[float]:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.5f}".rstrip("0").rstrip(".") if not float(x).is_integer() else str(int(x))
+    """A number in plain decimal notation (Moodle and GIFT): 3.15e+23 -> 315000...0, 1e-06 -> 0.000001."""
+    text = format(Decimal(repr(float(x))), "f")
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _moodle_html(text: str) -> str:
@@ -571,8 +588,8 @@ def to_moodle_xml(bank: list[Chapter]) -> str:
             ET.SubElement(el, "idnumber").text = q.id
             if q.type == "numeric":
                 answer = ET.SubElement(el, "answer", {"fraction": "100", "format": "moodle_auto_format"})
-                ET.SubElement(answer, "text").text = repr(q.answer)
-                ET.SubElement(answer, "tolerance").text = repr(q.tolerance)
+                ET.SubElement(answer, "text").text = _fmt(q.answer)
+                ET.SubElement(answer, "tolerance").text = _fmt(q.tolerance)
                 _text(answer, "feedback", _moodle_html(q.explanation))
             else:
                 ET.SubElement(el, "single").text = "true" if q.type == "single" else "false"
