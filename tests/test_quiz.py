@@ -143,6 +143,23 @@ def test_the_bank_asks_the_key_facts(bank):
     assert not missing, f"key facts absent from the bank: {missing}"
 
 
+def test_the_bank_uses_the_glossary_terms():
+    """The questions are course prose: annexes/glossaire.md's rejected variants are banned."""
+    test_glossary = pytest.importorskip("test_glossary")
+    variants = test_glossary.rejected()
+    bad = []
+    for path in BANK_FILES:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for q in data["questions"]:
+            texts = [q["stem"], q.get("explanation", "")]
+            texts += [c["text"] + "\n" + c["why"] for c in q.get("choices", [])]
+            bad += [f"{path.name} {q['id']}: {word!r} -> {term}" for text in texts
+                    for _, word, term in test_glossary.violations(text, variants)]
+        bad += [f"{path.name} title: {word!r} -> {term}"
+                for _, word, term in test_glossary.violations(data["title"], variants)]
+    assert not bad, "rejected variants in the bank:\n" + "\n".join(bad)
+
+
 def test_numeric_answers_come_from_the_library(bank):
     by_id = {q.id: q for c in bank for q in c.questions}
     assert by_id["bgt-formule-bert-base"].answer == estimate_gpt_params(12, 768, 30522)

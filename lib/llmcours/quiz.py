@@ -111,7 +111,9 @@ class Chapter:
 
     @property
     def category(self) -> str:
-        return f"Chapitre {self.number} — {self.title}" if self.number else self.title
+        """The Moodle category's name (no Markdown: ``*embeddings*`` -> ``embeddings``)."""
+        title = self.title.replace("*", "")
+        return f"Chapitre {self.number} — {title}" if self.number else title
 
 
 def notebook_labels(path: Path) -> set[str]:
