@@ -118,7 +118,7 @@ def transformer_block() -> Path:
         arrow(ax, (branch_x, y0 + 1.73), (stream_x + 0.2, plus_y), rad=0.25)
         ax.add_patch(_circle(stream_x, plus_y))
         label(ax, stream_x, plus_y, "+", fontsize=14, fontweight="bold")
-    label(ax, 0.55, 3.45, "× $N$ blocs", fontsize=11, rotation=90)
+    label(ax, 0.55, 3.45, "× $L$ blocs", fontsize=11, rotation=90)
     label(ax, 4.6, 6.6, "$x \\leftarrow x + \\mathrm{MHA}(\\mathrm{LN}(x))$\n"
           "$x \\leftarrow x + \\mathrm{FFN}(\\mathrm{LN}(x))$", fontsize=10, ha="left")
     return save(fig, "ch06_transformer_block")
@@ -136,7 +136,7 @@ def encoder_decoder() -> Path:
     fig, ax = canvas(9.4, 7.4)
     enc_x, dec_x = 2.3, 6.6
     # the two stacks, drawn as frames with their sub-layers
-    for x, h, title in [(enc_x, 3.2, "Encodeur (× $N$)"), (dec_x, 4.35, "Décodeur (× $N$)")]:
+    for x, h, title in [(enc_x, 3.2, "Encodeur (× $L$)"), (dec_x, 4.35, "Décodeur (× $L$)")]:
         box(ax, x, 1.6 + h / 2, 3.2, h, "", "white", linestyle="--")
         label(ax, x - 1.45, 1.4 + h, title, fontsize=11, fontweight="bold", ha="left")
     enc_layers = [("auto-attention\nbidirectionnelle", COLORS["attn"], 2.55),

@@ -24,13 +24,17 @@ def bert_input() -> Path:
     segments = ["A"] * 5 + ["B"] * 3
     fig, ax = canvas(11.9, 5.0)
     x0, step, w = 2.3, 1.1, 0.95
+
+    def token_text(i: int) -> str:
+        name = tokens[i].strip("[]").replace("ê", "\\hat{e}")
+        return "$W_e[\\mathrm{" + name + "}]$"
+
     rows = [  # (y, row label, text of column i, colour)
-        (4.1, "entrée du\npremier bloc", lambda i: "$e_{" + str(i) + "}$", COLORS["output"]),
-        (3.0, "plongements\nde position", lambda i: "$E_{pos}[" + str(i) + "]$", COLORS["op"]),
-        (2.0, "plongements\nde segment", lambda i: "$E_{seg}[" + segments[i] + "]$",
+        (4.1, "entrée du\npremier bloc", lambda i: "$h_0[" + str(i) + "]$", COLORS["output"]),
+        (3.0, "plongements\nde position", lambda i: "$W_p[" + str(i) + "]$", COLORS["op"]),
+        (2.0, "plongements\nde segment", lambda i: "$W_s[" + segments[i] + "]$",
          COLORS["hidden"]),
-        (1.0, "plongements\nde token", lambda i: "$E_{tok}[" + tokens[i].replace("[", "")
-         .replace("]", "").replace("ê", "\\hat{e}") + "]$", COLORS["input"]),
+        (1.0, "plongements\nde token", token_text, COLORS["input"]),
     ]
     for y, row_label, text, color in rows:
         label(ax, 0.75, y, row_label, fontsize=10, ha="center")
