@@ -431,6 +431,13 @@ def test_self_check_renders_every_choice_offline(bank, course):
         quiz.self_check("nowhere")
 
 
+def test_without_the_course_the_self_check_says_where_it_is(monkeypatch, tmp_path):
+    monkeypatch.setattr(quiz, "BANK_DIR", tmp_path / "absent")
+    monkeypatch.chdir(tmp_path)  # no quiz/ here or above: a pip-installed llmcours on Colab
+    assert "site du cours" in quiz.self_check("attention_transformer")._repr_html_()
+    assert "site du cours" in quiz.final_quiz()._repr_html_()
+
+
 def test_final_draw_is_balanced_and_seeded(bank):
     drawn = quiz.draw_final(bank, per_chapter=3, seed=7)
     assert [q.id for q in drawn] == [q.id for q in quiz.draw_final(bank, per_chapter=3, seed=7)]

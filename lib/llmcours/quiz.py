@@ -483,16 +483,29 @@ class _HTML:
         return self.summary
 
 
+def _course_dirs() -> tuple[Path, Path] | None:
+    """(quiz/, chapters/) of the course: next to the library (editable install), else in the
+    folder being built or one above it (a notebook runs in chapters/); None on a bare Colab."""
+    if BANK_DIR.is_dir():
+        return BANK_DIR, CHAPTERS_DIR
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        if (folder / "quiz").is_dir() and (folder / "_toc.yml").is_file():
+            return folder / "quiz", folder / "chapters"
+    return None
+
+
 def _bank_or_none(chapter: str | None = None) -> list[Chapter] | None:
     """The whole bank, or one chapter's file; None where the course's quiz/ is absent."""
-    if not BANK_DIR.is_dir():
-        return None  # an installed wheel (Colab) has no quiz/: say so instead of failing
+    dirs = _course_dirs()
+    if dirs is None:
+        return None  # a pip-installed llmcours (Colab) has no quiz/: say so instead of failing
+    bank_dir, chapters_dir = dirs
     if chapter is None:
-        return load_bank(BANK_DIR, CHAPTERS_DIR)
-    path = BANK_DIR / f"{chapter}.yml"
+        return load_bank(bank_dir, chapters_dir)
+    path = bank_dir / f"{chapter}.yml"
     if not path.is_file():
         raise ValueError(f"chapter ({chapter!r}) has no bank file {path}")
-    return [load_chapter(path, CHAPTERS_DIR)]  # only this file: one bad file breaks one page
+    return [load_chapter(path, chapters_dir)]  # only this file: one bad file breaks one page
 
 
 def self_check(chapter: str) -> _HTML:
