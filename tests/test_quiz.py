@@ -352,6 +352,7 @@ def parse_gift(text: str) -> list[dict]:
     questions, category = [], None
     blocks = [b for b in text.split("\n\n") if b.strip() and not b.lstrip().startswith("// Banque")]
     for block in blocks:
+        comments = " ".join(line for line in block.strip().split("\n") if line.startswith("//"))
         lines = [line for line in block.strip().split("\n") if not line.startswith("//")]
         block = "\n".join(lines)
         if block.startswith("$CATEGORY:"):
@@ -360,7 +361,8 @@ def parse_gift(text: str) -> list[dict]:
         m = re.fullmatch(r"::((?:\\.|[^:\\])+)::\[html\]((?:\\.|[^{\\])+)\{(.*)\}", block, re.DOTALL)
         assert m, f"not a GIFT question: {block[:200]}"
         q = {"category": category, "id": _unescape(m[1]), "text": _unescape(m[2]), "answers": [],
-             "general": None}
+             "general": None, "idnumber": re.findall(r"\[id:([^\]]+)\]", comments),
+             "tags": re.findall(r"\[tag:([^\]]+)\]", comments)}
         body = m[3].strip()
         if body.startswith("#") and not body.startswith("####"):
             q["numeric"] = True
@@ -393,6 +395,7 @@ def test_gift_round_trip(bank, tmp_path, course):
     for p, (chapter, q) in zip(parsed, expected, strict=True):
         assert p["category"] == f"$course$/top/llmcours/{chapter.category}"
         assert p["text"] == _html(q.stem), q.id
+        assert p["idnumber"] == [q.id] and f"difficulte-{q.difficulty}" in p["tags"]
         if q.type == "numeric":
             [a] = p["answers"]
             value, tolerance = a["text"].split(":")

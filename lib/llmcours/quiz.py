@@ -584,6 +584,11 @@ def _text(parent: ET.Element, tag: str, content: str, fmt: str | None = "html") 
     return el
 
 
+def _tags(q: Question) -> list[str]:
+    """Moodle tags of a question, to filter the question bank."""
+    return [f"difficulte-{q.difficulty}", q.section, f"chapitre-{q.chapter}"]
+
+
 def to_moodle_xml(bank: list[Chapter]) -> str:
     """The bank as a Moodle XML file: a category per chapter, then its questions."""
     quiz = ET.Element("quiz")
@@ -615,7 +620,7 @@ def to_moodle_xml(bank: list[Chapter]) -> str:
                     ET.SubElement(answer, "text").text = _moodle_html(c.text)
                     _text(answer, "feedback", _moodle_html(c.why))
             tags = ET.SubElement(el, "tags")
-            for tag in (f"difficulte-{q.difficulty}", q.section, f"chapitre-{chapter.slug}"):
+            for tag in _tags(q):
                 ET.SubElement(ET.SubElement(tags, "tag"), "text").text = tag
     ET.indent(quiz)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="unicode") + "\n"
@@ -632,7 +637,8 @@ def to_gift(bank: list[Chapter]) -> str:
     for chapter in bank:
         lines += [f"$CATEGORY: $course$/top/llmcours/{chapter.category}", ""]
         for q in chapter.questions:
-            lines.append(f"// {q.id} · {q.section} · difficulté {q.difficulty}")
+            # Moodle reads the idnumber and the tags from the comment above a question.
+            lines.append(f"// [id:{q.id}] " + " ".join(f"[tag:{t}]" for t in _tags(q)))
             head = f"::{gift_escape(q.id)}::[html]{gift_escape(_moodle_html(q.stem))}"
             if q.type == "numeric":
                 why = gift_escape(_moodle_html(q.explanation))
