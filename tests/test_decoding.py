@@ -1,6 +1,7 @@
 """Tests of llmcours.decoding: filters against brute-force definitions and Hugging Face's
 warpers, generation loops against each other, the length penalty on a hand-built model, and
-greedy / beam search against ``model.generate`` of SmolLM2."""
+greedy / sampling / beam search against ``model.generate`` of SmolLM2 (the same tokens), the KV
+cache (the same tokens with and without it), bad input."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from hypothesis.extra.numpy import arrays
 from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
 
 from llmcours.decoding import (
+    apply_repetition_penalty,
     apply_temperature,
     beam_search,
     entropy,
@@ -223,3 +225,137 @@ def test_bad_input():
         greedy(BigramToy(), [], 3)
     with pytest.raises(ValueError, match="probs"):
         entropy(torch.tensor([-0.1, 1.1]))
+
+
+# -- KV cache: the same tokens with and without it ----------------------------------------------
+def tiny_gpt(seed=0):
+    from llmcours.transformer import GPT, GPTConfig
+
+    torch.manual_seed(seed)
+    config = GPTConfig(vocab_size=40, context_length=48, d_model=32, n_heads=4, n_layers=2)
+    return GPT(config).eval()
+
+
+def test_cached_generation_equals_uncached_on_our_gpt():
+    for seed in range(3):
+        model = tiny_gpt(seed)
+        prompt = torch.randint(0, 40, (2, 5), generator=torch.Generator().manual_seed(seed))
+        for cached, plain in [
+            (greedy(model, prompt, 30), greedy(model, prompt, 30, use_cache=False)),
+            (sample(model, prompt, 30, top_k=10, seed=seed),
+             sample(model, prompt, 30, top_k=10, seed=seed, use_cache=False)),
+            (beam_search(model, prompt[:1], 20, num_beams=3, eos_token_id=0),
+             beam_search(model, prompt[:1], 20, num_beams=3, eos_token_id=0, use_cache=False)),
+        ]:
+            assert torch.equal(cached, plain), f"seed {seed}: {cached} != {plain}"
+
+
+class CountingGPT:
+    """Wraps our GPT and records how many positions each call feeds."""
+
+    def __init__(self, model):
+        self.model, self.fed = model, []
+
+    def forward(self, ids, past_key_values=None, use_cache=False):
+        self.fed.append(ids.shape[1])
+        return self.model(ids, past_key_values=past_key_values, use_cache=use_cache)
+
+    __call__ = forward
+
+    def parameters(self):
+        return self.model.parameters()
+
+
+def test_the_cache_feeds_the_prompt_once_then_one_token_per_step():
+    model = CountingGPT(tiny_gpt())
+    greedy(model, [1, 2, 3, 4], 6)
+    assert model.fed == [4, 1, 1, 1, 1, 1]
+    model.fed = []
+    greedy(model, [1, 2, 3, 4], 6, use_cache=False)
+    assert model.fed == [4, 5, 6, 7, 8, 9]
+
+
+# -- repetition penalty and stopping ---------------------------------------------------------------
+def test_repetition_penalty_matches_hugging_face():
+    from transformers.generation.logits_process import RepetitionPenaltyLogitsProcessor
+
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 20, generator=g)
+    ids = torch.randint(0, 20, (3, 7), generator=g)
+    for theta in (0.5, 1.0, 1.3, 2.0):
+        expected = RepetitionPenaltyLogitsProcessor(theta)(ids, logits.clone())
+        assert torch.allclose(apply_repetition_penalty(logits, ids, theta), expected)
+    out = apply_repetition_penalty(torch.tensor([[2.0, -2.0, 1.0]]), torch.tensor([[0, 1, 1]]), 2.0)
+    assert out.tolist() == [[1.0, -4.0, 1.0]]  # z/θ if z > 0, z·θ if not; token 2 unseen
+
+
+def test_greedy_stops_at_any_of_several_eos_ids():
+    toy = BigramToy(seed=1)
+    free = greedy(toy, [1], 10)[0, 1:].tolist()
+    out = greedy(toy, [1], 10, eos_token_id=[99, free[2]])
+    assert out[0, 1:].tolist() == free[:3]
+
+
+# -- bad input (issue 8) ------------------------------------------------------------------------
+def test_float_ids_are_refused_and_numpy_integers_accepted():
+    toy = BigramToy()
+    for bad in ([1.7, 2.0], torch.tensor([1.0, 2.0]), np.array([1.5])):
+        with pytest.raises(ValueError, match="input_ids"):
+            greedy(toy, bad, 3)
+    expected = greedy(toy, [1, 2], 4)
+    assert torch.equal(greedy(toy, np.array([1, 2]), np.int64(4)), expected)
+    assert torch.equal(beam_search(toy, [5], np.int32(6), num_beams=np.int64(1)),
+                       greedy(toy, [5], 6))
+    assert torch.equal(top_k_filter(torch.arange(5.0), np.int64(2)), top_k_filter(torch.arange(5.0), 2))
+    for bad in (2.0, True, "3"):
+        with pytest.raises(ValueError, match="max_new_tokens"):
+            greedy(toy, [1], bad)
+        with pytest.raises(ValueError, match="num_beams"):
+            beam_search(toy, [1], 3, num_beams=bad)
+    with pytest.raises(ValueError, match="eos_token_id"):
+        greedy(toy, [1], 3, eos_token_id=1.5)
+    with pytest.raises(ValueError, match="penalty"):
+        sample(toy, [1], 3, repetition_penalty=0)
+    with pytest.raises(ValueError, match="one prompt"):
+        beam_search(toy, [[1], [2]], 3, num_beams=2)
+
+
+# -- against Hugging Face generate: more prompts, sampling, length penalty, repetition penalty ----
+PROMPTS = ["Artificial intelligence is", "Le chat dort sur", "The capital of Australia is"]
+
+
+def test_library_decoding_equals_hf_generate_on_several_prompts(smollm2):
+    model, tok = smollm2
+    eos = tok.eos_token_id
+    runs = {  # name: (our call, generate's arguments)
+        "greedy": (lambda ids, s: greedy(model, ids, 6, eos), dict(do_sample=False)),
+        "greedy, repetition 1.3": (
+            lambda ids, s: greedy(model, ids, 6, eos, repetition_penalty=1.3),
+            dict(do_sample=False, repetition_penalty=1.3),
+        ),
+        "sample": (
+            lambda ids, s: sample(model, ids, 6, 0.8, top_k=40, top_p=0.9, seed=s, eos_token_id=eos),
+            dict(do_sample=True, temperature=0.8, top_k=40, top_p=0.9),
+        ),
+        "beam 2, alpha 0": (
+            lambda ids, s: beam_search(model, ids, 6, 2, length_penalty=0.0, eos_token_id=eos),
+            dict(do_sample=False, num_beams=2, length_penalty=0.0),
+        ),
+        "beam 3, alpha 2": (
+            lambda ids, s: beam_search(model, ids, 6, 3, length_penalty=2.0, eos_token_id=eos),
+            dict(do_sample=False, num_beams=3, length_penalty=2.0),
+        ),
+    }
+    for seed, text in enumerate(PROMPTS):
+        ids = tok(text, return_tensors="pt").input_ids
+        for name, (ours, kwargs) in runs.items():
+            got = ours(ids, seed)
+            torch.manual_seed(seed)  # generate samples with torch's global generator
+            ref = model.generate(ids, max_new_tokens=6, **kwargs)
+            assert torch.equal(got, ref), f"{text!r}, {name}: {tok.decode(got[0])!r} != {tok.decode(ref[0])!r}"
+
+
+def test_hf_cached_equals_uncached(smollm2):
+    model, tok = smollm2
+    ids = tok("Once upon a time", return_tensors="pt").input_ids
+    assert torch.equal(greedy(model, ids, 5), greedy(model, ids, 5, use_cache=False))

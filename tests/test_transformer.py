@@ -1,13 +1,22 @@
 """Tests for llmcours.transformer: causality, parameter count, weight tying, the blocks against
-torch's own pre/post-norm layers, overfitting a short text, bad input."""
+torch's own pre/post-norm layers, overfitting a short text, the KV cache (cached logits equal
+the whole-sequence pass within 1e-5), bad input."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from llmcours.attention import MultiHeadAttention, causal_mask
-from llmcours.transformer import GPT, FeedForward, GPTConfig, TransformerBlock, estimate_gpt_params
+from llmcours.transformer import (
+    GPT,
+    FeedForward,
+    GPTConfig,
+    KVCache,
+    TransformerBlock,
+    estimate_gpt_params,
+)
 
 
 def small_gpt(seed=0, **overrides):
@@ -132,3 +141,73 @@ def test_bad_inputs_raise_value_error():
         FeedForward(8, activation="tanh")
     with pytest.raises(ValueError, match="n_heads"):
         TransformerBlock(10, 3)
+
+
+# -- KV cache ----------------------------------------------------------------------------------
+def test_cached_logits_equal_the_whole_sequence():
+    """Feeding the tokens one at a time (or in chunks) through the cache gives the logits of one
+    pass over the whole sequence, within 1e-5."""
+    model = small_gpt(seed=3)
+    idx = torch.randint(0, 50, (2, 16), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        full = model(idx)
+        for chunks in ([1] * 16, [5, 1, 4, 6], [16]):
+            cache, pieces, start = None, [], 0
+            for size in chunks:
+                out = model(idx[:, start : start + size], past_key_values=cache, use_cache=True)
+                cache, start = out.past_key_values, start + size
+                pieces.append(out.logits)
+            diff = (torch.cat(pieces, dim=1) - full).abs().max().item()
+            assert diff < 1e-5, f"chunks {chunks}: cached logits differ by {diff}"
+            assert cache.get_seq_length() == 16 and len(cache.keys) == 2
+            assert cache.keys[0].shape == (2, 4, 16, 8)  # (B, n_heads, t, d_k)
+
+
+def test_cache_works_for_post_norm_blocks_and_1d_input():
+    torch.manual_seed(0)
+    block = TransformerBlock(16, 2, pre_norm=False).eval()
+    x = torch.randn(1, 6, 16)
+    cache = KVCache()
+    with torch.no_grad():
+        steps = [block(x[:, t : t + 1], causal_mask(6)[t : t + 1, : t + 1], cache) for t in range(6)]
+        assert torch.allclose(torch.cat(steps, 1), block(x, causal_mask(6)), atol=1e-5)
+        model = small_gpt()
+        logits, cache = model(torch.tensor([1, 2, 3]), use_cache=True)
+        assert logits.shape == (3, 50) and cache.get_seq_length() == 3
+
+
+def test_cache_reorder_follows_beams():
+    model = small_gpt()
+    idx = torch.randint(0, 50, (3, 5), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        _, cache = model(idx, use_cache=True)
+        cache.reorder_cache(torch.tensor([2, 2, 0]))
+        nxt = torch.tensor([[7], [8], [9]])
+        got = model(nxt, past_key_values=cache).logits[:, -1]
+        expected = model(torch.cat([idx[[2, 2, 0]], nxt], 1))[:, -1]
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
+def test_cache_beyond_context_length_is_refused():
+    model = small_gpt()
+    with torch.no_grad():
+        _, cache = model(torch.zeros(1, 16, dtype=torch.long), use_cache=True)
+        with pytest.raises(ValueError, match="context_length"):
+            model(torch.zeros(1, 1, dtype=torch.long), past_key_values=cache)
+
+
+def test_config_takes_numpy_integers_and_refuses_floats_and_bools():
+    config = GPTConfig(vocab_size=np.int64(10), context_length=8, d_model=16, n_heads=2, n_layers=1)
+    assert type(config.vocab_size) is int and config.vocab_size == 10
+    for bad in (10.0, True, "10", None):
+        with pytest.raises(ValueError, match="vocab_size"):
+            GPTConfig(vocab_size=bad, context_length=8, d_model=16, n_heads=2, n_layers=1)
+    with pytest.raises(ValueError, match="n_layers"):
+        GPTConfig(vocab_size=10, context_length=8, d_model=16, n_heads=2, n_layers=1.5)
+
+
+def test_token_ids_outside_the_vocabulary_are_refused():
+    model = small_gpt()
+    for bad in (50, 99, -1):
+        with pytest.raises(ValueError, match=r"vocab_size=50"):
+            model(torch.tensor([[1, bad, 2]]))

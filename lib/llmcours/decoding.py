@@ -216,7 +216,7 @@ def generate(
     eos_token_id: int | Sequence[int] | None = None,
     use_cache: bool = True,
 ) -> torch.Tensor:
-    """The autoregressive loop: x_t = choose(logits of x_t given x_<t, x_<t), appended, repeated.
+    """The autoregressive loop: z = logits of P(· | x_<t), x_t = choose(z, x_<t), append, repeat.
 
     ``choose(logits (B, V), ids (B, t)) -> (B,)`` picks the next tokens (``greedy`` and
     ``sample`` are this loop with their rule). Stops after ``max_new_tokens`` or when every row
