@@ -50,6 +50,11 @@ KEY_FACTS = {
     "rnn_lstm_gru": [r"f_t", r"4d", r"écrêtage"],
     "fondamentaux_ml": [r"entropie croisée", r"\\eta", r"surapprentissage"],
     "embeddings": [r"one-hot", r"cosinus", r"contextuel"],
+    "preentrainement": [r"1 - \\beta_1\^t", r"6\\,N\\,D", r"AdamW"],
+    "alignement": [r"-\\log \\sigma", r"KL", r"DPO"],
+    "evaluation": [r"\\mathrm\{BP\}", r"ROUGE"],
+    "lois_echelle": [r"6\\,N\\,D", r"20 tokens par paramètre"],
+    "rag": [r"cosinus", r"rappel@"],
 }
 
 

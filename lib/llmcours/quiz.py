@@ -167,9 +167,9 @@ def _check_args_in_stem(spec: Any, stem: str, where: str) -> None:
             forms = {str(v), str(v).replace(".", ",")}
             if isinstance(v, float) and v.is_integer():
                 forms |= {str(int(v))}
-            for e in range(3, 16):  # 175e9 written 175 \times 10^9, 175 milliards...
-                m = v / 10**e if isinstance(v, (int, float)) and v >= 10**e else None
-                if m is not None and round(m, 6) == m:
+            for e in range(3, 31):  # 175e9 written 175 \times 10^9, 175 milliards...
+                m = round(v / 10**e, 6) if isinstance(v, (int, float)) and v >= 10**e else None
+                if m is not None and abs(m * 10**e - v) <= 1e-9 * v:
                     for mant in {f"{m:g}", f"{m:g}".replace(".", ",")}:
                         forms |= {f"{mant}\\times10^{e}", f"{mant}\\times10^{{{e}}}",
                                   f"{mant}·10^{e}", f"{mant}e{e}"}
