@@ -92,7 +92,7 @@ def bank(labelled) -> list[quiz.Chapter]:
 @pytest.fixture
 def course(monkeypatch, labelled):
     """The library and the CLI read the labelled copy of the chapters."""
-    monkeypatch.setattr(quiz, "CHAPTERS_DIR", labelled)
+    monkeypatch.setattr(quiz.bank, "CHAPTERS_DIR", labelled)
 
 
 # ---------------------------------------------------------------- the bank and the chapters
@@ -248,15 +248,15 @@ def test_planned_is_explicit_both_ways(tmp_path):
 
 
 def test_the_llmcours_command_has_quiz():
-    assert cli.COMMANDS.get("quiz") == "llmcours.quiz", (
-        "lib/llmcours/cli.py: add \"quiz\": \"llmcours.quiz\" to COMMANDS"
+    assert cli.COMMANDS.get("quiz") == "llmcours.quiz.cli", (
+        "lib/llmcours/cli.py: add \"quiz\": \"llmcours.quiz.cli\" to COMMANDS"
     )
 
 
 def test_the_cli_prints_one_line_and_exits_2(tmp_path, monkeypatch, capsys):
     bank_dir, chapters = _bank(tmp_path, [{**GOOD, "choices": GOOD["choices"][1:] * 2}])
-    monkeypatch.setattr(quiz, "BANK_DIR", bank_dir)
-    monkeypatch.setattr(quiz, "CHAPTERS_DIR", chapters)
+    monkeypatch.setattr(quiz.bank, "BANK_DIR", bank_dir)
+    monkeypatch.setattr(quiz.bank, "CHAPTERS_DIR", chapters)
     assert quiz.main(["export", "--format", "gift", "-o", str(tmp_path / "q.gift")]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith("llmcours quiz export: erreur : ") and "'x-one'" in err
@@ -327,7 +327,7 @@ def test_chosen_chapters_by_number_or_slug(bank, tmp_path, course):
     assert [c.rsplit("/", 1)[1] for c in cats] == [
         c.category for c in bank if c.slug in ("attention_transformer", "bert_gpt_t5")]
     with pytest.raises(ValueError, match=r"chapters \['42'\] not in the bank"):
-        quiz.load_bank(chapters_dir=quiz.CHAPTERS_DIR, chapters=["42"])
+        quiz.load_bank(chapters=["42"])
 
 
 # ---------------------------------------------------------------- GIFT
@@ -440,7 +440,7 @@ def test_self_check_renders_every_choice_offline(bank, course):
 
 
 def test_without_the_course_the_self_check_says_where_it_is(monkeypatch, tmp_path):
-    monkeypatch.setattr(quiz, "BANK_DIR", tmp_path / "absent")
+    monkeypatch.setattr(quiz.bank, "BANK_DIR", tmp_path / "absent")
     monkeypatch.chdir(tmp_path)  # no quiz/ here or above: a pip-installed llmcours on Colab
     assert "site du cours" in quiz.self_check("attention_transformer")._repr_html_()
     assert "site du cours" in quiz.final_quiz()._repr_html_()

@@ -1,0 +1,5 @@
+import sys
+
+from llmcours.quiz.cli import main
+
+sys.exit(main())
