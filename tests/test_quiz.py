@@ -47,7 +47,7 @@ KEY_FACTS = {
     "tokenisation": [r"`e s`", r"WordPiece", r"octets"],
     "bert_gpt_t5": [r"80 %", r"12\\,L\\,d\^2 \+ V\\,d", r"BERT-large", r"NSP"],
     "ngrammes": [r"\\mathrm\{PPL\}", r"add-", r"je suis content"],
-    "rnn_lstm_gru": [r"f_t", r"4d", r"écrêtage"],
+    "rnn_lstm_gru": [r"f_t", r"T > 2d", r"écrêtage"],
     "fondamentaux_ml": [r"entropie croisée", r"\\eta", r"surapprentissage"],
     "embeddings": [r"one-hot", r"cosinus", r"contextuel"],
     "preentrainement": [r"1 - \\beta_1\^t", r"6\\,N\\,D", r"AdamW"],
