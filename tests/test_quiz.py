@@ -183,6 +183,40 @@ def test_numeric_answers_come_from_the_library(bank):
     )
 
 
+def _right(bank, qid: str) -> str:
+    [q] = [q for c in bank for q in c.questions if q.id == qid]
+    return next(c.text for c in q.choices if c.correct)
+
+
+def _fr3(x: float) -> str:
+    return f"{x:.3f}".replace(".", "{,}")
+
+
+def test_numbers_typed_in_choices_match_the_library(bank):
+    """The right choices that state a number the course computes are recomputed here."""
+    import torch
+    from torch import nn
+
+    from llmcours.attention import causal_mask, scaled_dot_product_attention
+    from llmcours.lora import LoRALinear, count_trainable
+    from llmcours.ngram import NGramLM
+
+    q = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # the course's three tokens
+    k = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    out, weights = scaled_dot_product_attention(q, k, q)
+    assert _right(bank, "attn-trois-tokens-t2") == f"{weights[2, 1]:.3f}".replace(".", ",")
+    assert _right(bank, "attn-trois-tokens-sortie") == f"$({_fr3(out[2, 0])} ;\\ {_fr3(out[2, 1])})$"
+    _, causal = scaled_dot_product_attention(q, k, q, mask=causal_mask(3))
+    assert _right(bank, "attn-causal-t2") == (
+        f"$({_fr3(causal[1, 0])} ;\\ {_fr3(causal[1, 1])} ;\\ 0)$")
+    lora = LoRALinear(nn.Linear(576, 576), r=8, alpha=16)
+    assert _right(bank, "aff-lora-compte") == f"${count_trainable(lora):,}$".replace(",", "\\,")
+    ngram = NGramLM(2, k=0).fit([["je", "suis", "content"], ["je", "suis"]])
+    assert ngram.prob("content", ("suis",)) == 0.5 and _right(bank, "ngram-mle-bigramme") == "$1/2$"
+    v, d = 49_152, 576  # SmolLM2's table, as the stem states it
+    assert _right(bank, "emb-taille-smollm2") == f"{v * d / 1e6:.1f} millions".replace(".", ",")
+
+
 # ---------------------------------------------------------------- bad bank files
 GOOD = {
     "id": "x-one", "section": "sec-x", "difficulty": 1, "type": "single", "stem": "Question ?",
