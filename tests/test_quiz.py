@@ -50,6 +50,8 @@ KEY_FACTS = {
     "rnn_lstm_gru": [r"f_t", r"T > 2d", r"écrêtage"],
     "fondamentaux_ml": [r"entropie croisée", r"\\eta", r"surapprentissage"],
     "embeddings": [r"one-hot", r"cosinus", r"contextuel"],
+    "generation": [r"\|y\|\^\{\\alpha\}", r"top-\$p\$", r"cache clés-valeurs"],
+    "affinage": [r"\\frac\{\\alpha\}\{r\} B A", r"QLoRA", r"-100"],
     "preentrainement": [r"1 - \\beta_1\^t", r"6\\,N\\,D", r"AdamW"],
     "alignement": [r"-\\log \\sigma", r"KL", r"DPO"],
     "evaluation": [r"\\mathrm\{BP\}", r"ROUGE"],
