@@ -54,3 +54,11 @@ def test_text_progress_prints_only_its_final_line(monkeypatch, capsys):
     assert lines[0].startswith("entraînement: 100%|") and "40/40" in lines[0]
     assert lines[0].endswith("perte=0.0250]")
     assert "7/7" in lines[1]
+
+
+def test_the_site_build_asks_for_text_bars():
+    # Without this export, every progress bar of the built book is an empty widget.
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text(encoding="utf-8")
+    assert "site: export LLMCOURS_PROGRESS := text" in makefile.splitlines()
