@@ -60,27 +60,36 @@ def _gate(ax, x, y, text, color=COLORS["op"]):
 
 
 def _op(ax, x, y, text):
-    ax.add_patch(Circle((x, y), 0.22, facecolor="white",
-                                                           edgecolor=COLORS["edge"], lw=1.2))
+    ax.add_patch(Circle((x, y), 0.22, facecolor="white", edgecolor=COLORS["edge"], lw=1.2))
     label(ax, x, y, text, fontsize=12)
     return x, y
+
+
+def _cell(ax, top: float, name: str) -> None:
+    """The grey frame of a cell, from y = 0.9 to ``top``, with its name in the corner."""
+    ax.add_patch(FancyBboxPatch((1.3, 0.9), 7.6, top - 0.9,
+                                boxstyle="round,pad=0.02,rounding_size=0.15",
+                                facecolor="#FAFAFA", edgecolor=COLORS["grey"], lw=1.0))
+    label(ax, 1.55, top - 0.2, name, fontsize=9, color=NOTE, ha="left")
+
+
+def _carried_line(ax, y: float, x_mult: float, x_add: float, start: str, end: str,
+                  color: str) -> None:
+    """The line a cell carries from step to step: ``start`` → × → + → ``end``."""
+    label(ax, 0.55, y, start, fontsize=12)
+    arrow(ax, (0.95, y), (x_mult - 0.22, y), color=color)
+    _op(ax, x_mult, y, "×")
+    arrow(ax, (x_mult + 0.22, y), (x_add - 0.22, y), color=color)
+    _op(ax, x_add, y, "+")
+    arrow(ax, (x_add + 0.22, y), (9.6, y), color=color)
+    label(ax, 9.95, y, end, fontsize=12)
 
 
 def lstm_cell() -> Path:
     """The memory line on top, the four pre-activations below, the gates acting on the line."""
     fig, ax = canvas(10.4, 5.0)
-    ax.add_patch(FancyBboxPatch(
-        (1.3, 0.9), 7.6, 3.5, boxstyle="round,pad=0.02,rounding_size=0.15",
-        facecolor="#FAFAFA", edgecolor=COLORS["grey"], lw=1.0))
-    label(ax, 1.55, 4.2, "cellule LSTM", fontsize=9, color=NOTE, ha="left")
-    # memory line
-    label(ax, 0.55, 3.7, "$c_{t-1}$", fontsize=12)
-    arrow(ax, (0.9, 3.7), (2.98, 3.7), color=COLORS["orange"])
-    _op(ax, 3.2, 3.7, "×")
-    arrow(ax, (3.42, 3.7), (5.28, 3.7), color=COLORS["orange"])
-    _op(ax, 5.5, 3.7, "+")
-    arrow(ax, (5.72, 3.7), (9.6, 3.7), color=COLORS["orange"])
-    label(ax, 9.95, 3.7, "$c_t$", fontsize=12)
+    _cell(ax, 4.4, "cellule LSTM")
+    _carried_line(ax, 3.7, 3.2, 5.5, "$c_{t-1}$", "$c_t$", COLORS["orange"])  # the memory
     label(ax, 4.35, 4.0, "mémoire : ni matrice ni tanh", fontsize=8, color=NOTE)
     # inputs
     label(ax, 0.55, 0.9, "$h_{t-1}$", fontsize=12)
@@ -116,18 +125,8 @@ def lstm_cell() -> Path:
 def gru_cell() -> Path:
     """Two gates, the candidate, and h_t = (1 − z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t."""
     fig, ax = canvas(10.4, 4.6)
-    ax.add_patch(FancyBboxPatch(
-        (1.3, 0.9), 7.6, 3.1, boxstyle="round,pad=0.02,rounding_size=0.15",
-        facecolor="#FAFAFA", edgecolor=COLORS["grey"], lw=1.0))
-    label(ax, 1.55, 3.8, "cellule GRU", fontsize=9, color=NOTE, ha="left")
-    # state line
-    label(ax, 0.55, 3.3, "$h_{t-1}$", fontsize=12)
-    arrow(ax, (0.95, 3.3), (4.38, 3.3), color=COLORS["red"])
-    _op(ax, 4.6, 3.3, "×")
-    arrow(ax, (4.82, 3.3), (6.98, 3.3), color=COLORS["red"])
-    _op(ax, 7.2, 3.3, "+")
-    arrow(ax, (7.42, 3.3), (9.6, 3.3), color=COLORS["red"])
-    label(ax, 9.95, 3.3, "$h_t$", fontsize=12)
+    _cell(ax, 4.0, "cellule GRU")
+    _carried_line(ax, 3.3, 4.6, 7.2, "$h_{t-1}$", "$h_t$", COLORS["red"])  # the state
     label(ax, 0.55, 0.45, "$x_t$", fontsize=12)
     ax.plot([0.55, 0.55], [0.65, 0.9], color=COLORS["edge"], lw=1.2)
     ax.plot([0.55, 6.2], [0.9, 0.9], color=COLORS["edge"], lw=1.2)
