@@ -36,6 +36,7 @@ INTRO = (
 )
 CODE = 'from llmcours.quiz import self_check\n\nself_check("{slug}")'
 TAGS = ["remove-input"]
+LABEL_LINE = re.compile(r"^\(([\w.:-]+)\)=\s*$")
 
 
 def _norm(text: str) -> str:
@@ -50,7 +51,7 @@ def has_self_check(nb: nbformat.NotebookNode) -> bool:
 def add_labels(nb: nbformat.NotebookNode, labels: dict[str, str]) -> tuple[list[str], list[str]]:
     """Insert the missing labels before their headings; return (added, headings not found)."""
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    present = set(re.findall(r"^\(([\w.:-]+)\)=\s*$", text, flags=re.MULTILINE))
+    present = {m[1] for line in text.split("\n") if (m := LABEL_LINE.match(line.strip()))}
     added, missing = [], []
     for label, heading in labels.items():
         if label in present:
@@ -61,8 +62,10 @@ def add_labels(nb: nbformat.NotebookNode, labels: dict[str, str]) -> tuple[list[
                        and _norm(line).startswith(_norm(heading))), None)
             if at is None:
                 continue
-            # MyST: the target line directly above the heading, after a blank line if text precedes
-            insert = [f"({label})="] if at == 0 or not lines[at - 1].strip() else ["", f"({label})="]
+            # MyST: the target line directly above the heading (after another target, or a blank
+            # line if text precedes)
+            above = lines[at - 1].strip() if at else ""
+            insert = [f"({label})="] if not above or LABEL_LINE.match(above) else ["", f"({label})="]
             cell.source = "\n".join(lines[:at] + insert + lines[at:])
             added.append(label)
             break
