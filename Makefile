@@ -41,10 +41,11 @@ mathjax:
 
 site: export LLMCOURS_PROGRESS := text
 site: setup mathjax
-	@# The execution cache is keyed on the notebooks' code only: when the library changed since
-	@# the last execution, the chapters (which show its source and run it) must run again.
+	@# The execution cache is keyed on the notebooks' code only: when the library or the QCM
+	@# bank (quiz/, shown by every chapter's self-check) changed since the last execution, the
+	@# chapters must run again.
 	@if [ -f _build/.jupyter_cache/global.db ] && \
-	    [ -n "$$(find lib -name '*.py' -newer _build/.jupyter_cache/global.db | head -1)" ]; then \
+	    [ -n "$$(find lib quiz \( -name '*.py' -o -name '*.yml' \) -newer _build/.jupyter_cache/global.db | head -1)" ]; then \
 	  echo "llmcours changed since the last build: re-executing the chapters"; \
 	  rm -rf _build/.jupyter_cache _build/.doctrees; fi
 	@# Execute the outdated chapters $(JOBS) at a time into the execution cache; the build
