@@ -290,10 +290,13 @@ def test_repetition_penalty_matches_hugging_face():
 
 
 def test_greedy_stops_at_any_of_several_eos_ids():
-    toy = BigramToy(seed=1)
-    free = greedy(toy, [1], 10)[0, 1:].tolist()
-    out = greedy(toy, [1], 10, eos_token_id=[99, free[2]])
-    assert out[0, 1:].tolist() == free[:3]
+    def next_plus_one(ids):  # the next token is (last + 1) mod 12
+        return torch.nn.functional.one_hot((ids + 1) % 12, 12).float()
+
+    assert greedy(next_plus_one, [1], 6)[0].tolist() == [1, 2, 3, 4, 5, 6, 7]
+    out = greedy(next_plus_one, [[1], [5]], 8, eos_token_id=[99, 4, 7])
+    # row 1 stops at 7 and then repeats it; the loop ends when row 0 reaches 4
+    assert out.tolist() == [[1, 2, 3, 4], [5, 6, 7, 7]], out.tolist()
 
 
 # -- bad input (issue 8) ------------------------------------------------------------------------

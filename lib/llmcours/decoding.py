@@ -32,10 +32,11 @@ and values of the past being kept; beam search reorders the cache by beam
 from __future__ import annotations
 
 import inspect
-import operator
 from collections.abc import Callable, Sequence
 
 import torch
+
+from llmcours._checks import check_int
 
 __all__ = [
     "apply_temperature",
@@ -66,7 +67,7 @@ def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
     Tokens tied with the k-th largest logit are all kept (as Hugging Face's ``TopKLogitsWarper``),
     so a tie can keep more than k tokens. k ≥ V keeps everything.
     """
-    k = _check_int("k", k, minimum=1)
+    k = check_int(k, "k", 1)
     if k >= logits.shape[-1]:
         return logits.clone()
     kth_largest = torch.topk(logits, k, dim=-1).values[..., -1:]
@@ -156,19 +157,6 @@ class _LanguageModel:
             self.cache.reorder_cache(torch.tensor(beam_idx))
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    """An integer (numpy integers accepted, bools and floats refused) >= minimum, as an ``int``."""
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        value = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} ({value!r}) must be an integer >= {minimum}") from None
-    if value < minimum:
-        raise ValueError(f"{name} ({value}) must be an integer >= {minimum}")
-    return value
-
-
 def _check_ids(input_ids: torch.Tensor | Sequence[int], model: Model) -> torch.Tensor:
     """``input_ids`` as a LongTensor (B, T) on the model's device; float ids are refused."""
     ids = torch.as_tensor(input_ids)
@@ -192,8 +180,8 @@ def _check_eos(eos_token_id: int | Sequence[int] | None) -> list[int]:
     if eos_token_id is None:
         return []
     if isinstance(eos_token_id, Sequence | torch.Tensor) and not isinstance(eos_token_id, str):
-        return [_check_int("eos_token_id", e, 0) for e in eos_token_id]
-    return [_check_int("eos_token_id", eos_token_id, 0)]
+        return [check_int(e, "eos_token_id", 0) for e in eos_token_id]
+    return [check_int(eos_token_id, "eos_token_id", 0)]
 
 
 def _check_sampling(
@@ -224,7 +212,7 @@ def generate(
     its eos. Returns ``(B, T + new)`` ids, prompt included. ``use_cache=False`` recomputes the
     whole sequence at each step, even for a model with a KV cache.
     """
-    max_new_tokens = _check_int("max_new_tokens", max_new_tokens, 0)
+    max_new_tokens = check_int(max_new_tokens, "max_new_tokens", 0)
     eos = torch.tensor(_check_eos(eos_token_id), dtype=torch.long)
     ids = _check_ids(input_ids, model)
     lm = _LanguageModel(model, use_cache)
@@ -280,7 +268,7 @@ def sample(
     _check_sampling(temperature, top_k, top_p, repetition_penalty)
     if generator is None and seed is not None:
         device = _check_ids(input_ids, model).device
-        generator = torch.Generator(device=device).manual_seed(_check_int("seed", seed, 0))
+        generator = torch.Generator(device=device).manual_seed(check_int(seed, "seed", 0))
 
     def draw(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         if repetition_penalty != 1.0:
@@ -353,8 +341,8 @@ def beam_search(
 
 
 def _check_beam_args(model, input_ids, max_new_tokens, num_beams, eos_token_id):
-    max_new_tokens = _check_int("max_new_tokens", max_new_tokens, 0)
-    num_beams = _check_int("num_beams", num_beams, 1)
+    max_new_tokens = check_int(max_new_tokens, "max_new_tokens", 0)
+    num_beams = check_int(num_beams, "num_beams", 1)
     eos = _check_eos(eos_token_id)
     ids = _check_ids(input_ids, model)
     if ids.shape[0] != 1:

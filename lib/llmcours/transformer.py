@@ -24,13 +24,13 @@ weights, and the (tied) embedding V·d, hence ``estimate_gpt_params = 12·L·d²
 from __future__ import annotations
 
 import math
-import operator
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
+from llmcours._checks import check_int
 from llmcours.attention import MultiHeadAttention, causal_mask, scaled_dot_product_attention
 
 __all__ = [
@@ -144,19 +144,6 @@ class TransformerBlock(nn.Module):
         return a.w_o(heads.transpose(1, 2).reshape(B, T, a.d_model))
 
 
-def _check_size(name: str, value: object) -> int:
-    """A positive integer (numpy integers accepted), as a Python ``int``; else a ValueError."""
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        value = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} ({value!r}) must be a positive integer") from None
-    if value < 1:
-        raise ValueError(f"{name} ({value}) must be a positive integer")
-    return value
-
-
 @dataclass
 class GPTConfig:
     """Sizes of a :class:`GPT`: vocabulary ``V``, context length ``T_max``, width ``d_model``,
@@ -171,7 +158,7 @@ class GPTConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "context_length", "d_model", "n_heads", "n_layers"):
-            setattr(self, name, _check_size(name, getattr(self, name)))
+            setattr(self, name, check_int(getattr(self, name), name, minimum=1))
         if self.d_model % self.n_heads:
             raise ValueError(f"n_heads ({self.n_heads}) must divide d_model ({self.d_model})")
         if not 0.0 <= self.dropout < 1.0:
