@@ -33,8 +33,8 @@ _CSS = """
 .llmq-meta{font-size:.8rem;color:#555;margin-bottom:.3rem}
 .llmq ul{list-style:none;padding-left:0;margin:0}
 .llmq li{margin:.25rem 0;padding:.15rem .4rem;border-radius:4px}
-.llmq li.llmq-ok{background:#e3f4e5}
-.llmq li.llmq-ko{background:#fbe4e4}
+.llmq li.llmq-ok{background:#e3f4e5;color:#111}
+.llmq li.llmq-ko{background:#fbe4e4;color:#111}
 .llmq-why{font-size:.88rem;margin:.2rem 0 .2rem 1.6rem;color:#333}
 .llmq-verdict{margin-top:.4rem;font-weight:600}
 .llmq-verdict.llmq-ok{color:#1b6e2a}.llmq-verdict.llmq-ko{color:#a32020}
@@ -112,7 +112,8 @@ _JS = """
 
 def _question_html(q: Question, uid: str, number: int, where: str = "") -> str:
     name = f"{uid}-{number}"
-    meta = f"Question {number} · {DIFFICULTIES[q.difficulty]}" + (f" · {html.escape(where)}" if where else "")
+    meta = f"Question {number} · {DIFFICULTIES[q.difficulty]}"
+    meta += f" · {html.escape(where)}" if where else ""
     parts = [f'<div class="llmq-q" data-kind="{q.type}" data-qid="{q.id}"'
              + (f' data-answer="{q.answer!r}" data-tolerance="{q.tolerance!r}" '
                 f'data-shown="{_fr_number(q.answer)}"' if q.type == "numeric" else "") + ">",
@@ -134,8 +135,8 @@ def _question_html(q: Question, uid: str, number: int, where: str = "") -> str:
         random.Random(q.id).shuffle(order)
         for i in order:
             c = q.choices[i]
-            parts.append(f'<li data-choice="{i}" data-correct="{int(c.correct)}"><label><input type="{kind}" '
-                         f'name="{name}"> {markdown_to_html(c.text)}</label>'
+            parts.append(f'<li data-choice="{i}" data-correct="{int(c.correct)}"><label>'
+                         f'<input type="{kind}" name="{name}"> {markdown_to_html(c.text)}</label>'
                          f'<div class="llmq-why" hidden>{markdown_to_html(c.why)}</div></li>')
         parts.append("</ul>")
         if q.type == "multiple":
