@@ -12,10 +12,11 @@ Run: ``.venv/bin/python benchmarks/bench_generation.py [--threads N] [--repeats 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
+
+# the same alternating timer as the other benchmarks (run from benchmarks/, on sys.path)
+from bench_attention import median_ms_alternating
 
 from llmcours.decoding import beam_search, greedy, sample
 from llmcours.models import load_causal_lm
@@ -28,25 +29,11 @@ PROMPTS = [
 ]
 
 
-def median_s_alternating(fns: list, repeats: int, warmup: int = 1) -> list[float]:
-    """Run each function ``warmup`` times, then ``repeats`` rounds of one call each; medians in s."""
-    for _ in range(warmup):
-        for fn in fns:
-            fn()
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--new", type=int, default=32, help="max_new_tokens")
+    parser.add_argument("--new", type=int, default=24, help="max_new_tokens")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model, tok = load_causal_lm()
@@ -76,10 +63,10 @@ def main() -> None:
             outs = [(ours(ids, s), ref(ids, s)) for s, ids in enumerate(prompts)]
             same = all(torch.equal(a, b) for a, b in outs)
             new = sum(a.shape[1] - ids.shape[1] for (a, _), ids in zip(outs, prompts, strict=True))
-            t_ours, t_ref = median_s_alternating(
+            t_ours, t_ref = (t / 1e3 for t in median_ms_alternating(
                 [lambda f=f: [f(ids, s) for s, ids in enumerate(prompts)] for f in (ours, ref)],
-                args.repeats,
-            )
+                args.repeats, warmup=1,
+            ))
             print(f"  {name:22s} ours {t_ours:6.2f} s, generate {t_ref:6.2f} s, ratio "
                   f"{t_ours / t_ref:.2f}x (target <= {TARGET}x); {new} new tokens, "
                   f"same tokens: {same}")
