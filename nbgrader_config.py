@@ -3,12 +3,14 @@
 Solutions (with visible and hidden tests) live in ``solutions/<id>/<id>.ipynb``; nbgrader
 generates the students' versions into ``labs/<id>/<id>.ipynb``. Everything the instructor
 produces while grading (gradebook, submitted/, autograded/, feedback/, CSV, histograms) is
-git-ignored. Drive it with ``llmcours grade ...`` (see ``solutions/README.md``).
+git-ignored. Drive it with ``llmcours grade ...`` (see ``solutions/README.md``); plain nbgrader
+commands (``nbgrader generate_assignment tp1``, ``release_assignment``, ``collect``) work too,
+on a fresh clone: this file creates ``grading/`` where the gradebook lives.
 """
 
 import os
 
-from llmcours.grading import ClearTestTracebacks
+from llmcours.grading.feedback import ClearTestTracebacks
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
@@ -21,6 +23,7 @@ c.CourseDirectory.course_id = "llmcours"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "labs"
 # The gradebook is instructor data (students' grades): keep it out of git (grading/ is ignored).
+os.makedirs(os.path.join(ROOT, "grading"), exist_ok=True)  # a fresh clone has no grading/ yet
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "grading", "gradebook.db")
 
 # Execution of submissions: a cell that runs longer than this is interrupted (scored 0).
@@ -37,6 +40,9 @@ c.ClearSolutions.text_stub = "VOTRE RÉPONSE ICI"
 
 # Feedback must never show hidden tests: neither their source (ClearHiddenTests) nor the
 # tracebacks of failing test cells, which quote the failing lines (ClearTestTracebacks).
+# Student markdown and outputs are rendered without scripts or event attributes, in the feedback
+# pages and in the formgrader (which renders submissions in the instructor's Jupyter session).
+c.HTMLExporter.sanitize_html = True
 c.GenerateFeedback.preprocessors = [
     GetGrades,
     CSSHTMLHeaderPreprocessor,

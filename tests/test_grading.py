@@ -28,7 +28,7 @@ from filelock import FileLock
 from llmcours import grading
 from llmcours.cli import main
 from llmcours.grading import student_version
-from llmcours.submissions import student_id
+from llmcours.grading.submissions import student_id
 
 pytestmark = pytest.mark.slow
 
@@ -225,6 +225,13 @@ def test_solution_scores_every_autograded_point(batch, lab):
 
 
 @pytest.mark.parametrize("lab", LABS)
+def test_honest_copies_are_never_flagged(batch, lab):
+    rows = _rows(batch, lab)
+    for student in ("sol_parfaite", "elodie_vide", "faux_positif"):
+        assert rows[student]["flags"] == "", rows[student]
+
+
+@pytest.mark.parametrize("lab", LABS)
 def test_released_version_scores_zero(batch, lab):
     row = _rows(batch, lab)["elodie_vide"]
     assert float(row["score"]) == 0 and row["status"] == "ok", row
@@ -269,7 +276,8 @@ def test_csv_has_one_row_per_student_and_the_parts(batch, lab):
     assert all(r["status"] == "missing" and float(r["score"]) == 0 for r in absent.values()), absent
     first = next(iter(rows.values()))
     assert list(first)[:4] == ["student", "lab", "score", "max_score"]
-    assert set(_auto_parts(lab)) <= set(first) and list(first)[-2:] == ["status", "note"]
+    assert set(_auto_parts(lab)) <= set(first)
+    assert list(first)[-3:] == ["status", "flags", "note"]
     assert {row["status"] for row in rows.values()} <= set(grading.STATUSES)
 
 

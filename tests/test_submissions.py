@@ -1,4 +1,4 @@
-"""Finding submissions in folders and LMS zips (``llmcours.submissions``): fast, no grading."""
+"""Finding submissions in folders and LMS zips (``llmcours.grading.submissions``): fast, no grading."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmcours.submissions import find_submissions, read_notebook, student_id
+from llmcours.grading.submissions import find_submissions, read_notebook, student_id
 
 NOTEBOOK = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]))
 

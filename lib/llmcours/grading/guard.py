@@ -1,0 +1,270 @@
+"""Anti-tampering: what the grader checks in the student's kernel before each test cell.
+
+``GuardedExecute`` replaces nbgrader's ``Execute`` in the autograde step (see
+:mod:`llmcours.grading.autograde`). Before every graded code cell it runs :data:`GUARD` in the
+kernel (silently, outside the notebook), which looks for kernel-level tampering, undoes what
+it can and reports it:
+
+- IPython AST transformers, input transformers, event callbacks, display and exception hooks,
+  shell methods, trace and profile functions defined by the student's code;
+- functions or methods of ``torch``, ``numpy``, ``math``, ``transformers``, ``llmcours`` (and
+  the standard modules the guard relies on) replaced by the student's code, and methods of
+  library objects of the student's namespace replaced on the instance (``tokenizer.encode =
+  ...``).
+
+"Defined by the student" means: Python code whose file is not under the environment, Python's
+own library or the ``llmcours`` folder, i.e. a cell. Library code (matplotlib's inline
+backend, tqdm...) is never flagged. The report becomes the ``flags`` column of the CSV, for
+the instructor to review. After each graded cell, outputs that nbgrader would read as partial
+credit (``execute_result``, ``display_data``) become plain text, unless the cell's metadata
+says ``"llmcours": {"partial_credit": true}``; every output is cut to ``MAX_OUTPUT``
+characters. If the kernel dies (``os._exit``, a crash), the remaining cells are marked as not
+run, and the tests that already passed keep their points.
+
+This is detection inside a process the student controls: code that rewrites the kernel
+itself could hide from it. The sandbox, not this guard, is what keeps the grades, the hidden
+tests and the other copies out of reach.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Unicode
+
+__all__ = ["GUARD", "GuardedExecute", "MAX_OUTPUT"]
+
+MAX_OUTPUT = 100_000  # characters of one output kept in the graded notebook
+WATCHED = ("torch", "numpy", "math", "transformers", "llmcours", "json", "os", "posixpath",
+           "builtins", "operator", "functools", "IPython", "ipykernel")
+
+GUARD = r'''
+def _llmcours_guard(trusted, watched):
+    import sys as _sys
+    from types import FunctionType as _FunctionType
+    ip = get_ipython()  # noqa: F821
+    found, seen = [], {}
+
+    def foreign(obj):
+        obj = getattr(obj, "__func__", obj)
+        obj = getattr(obj, "func", obj)  # functools.partial
+        if type(obj) is not _FunctionType:  # C and Cython functions: not from a cell
+            return False
+        code = obj.__code__
+        name = code.co_filename
+        if name == "<string>":  # exec'd code: dataclasses, namedtuple... or a student's exec
+            return getattr(obj, "__module__", None) in ("__main__", None)
+        if name not in seen:
+            seen[name] = not name.startswith(trusted) and not name.startswith("<frozen ")
+        return seen[name]
+
+    def restore(module, modname, name):
+        """Put back a replaced module attribute from a fresh copy of the module, for C
+        modules and llmcours (re-running another library's module is not safe)."""
+        import importlib.util as _util
+        try:
+            spec = _util.find_spec(modname)
+            origin = str(getattr(spec, "origin", "") or "")
+            if origin not in ("built-in",) and not origin.endswith(".so") \
+                    and modname.split(".")[0] != "llmcours":
+                return ""
+            fresh = _util.module_from_spec(spec)
+            spec.loader.exec_module(fresh)
+            if foreign(getattr(fresh, name, None)) or not hasattr(fresh, name):
+                return ""
+            setattr(module, name, getattr(fresh, name))
+            return " (rétabli)"
+        except Exception:
+            return ""
+
+    def label(obj):
+        return getattr(obj, "__qualname__", type(obj).__name__)
+
+    if ip.ast_transformers:
+        found.append("ast_transformers: " + ", ".join(label(t) for t in ip.ast_transformers))
+        ip.ast_transformers[:] = []
+    manager = ip.input_transformer_manager
+    for attr in ("cleanup_transforms", "line_transforms", "token_transformers"):
+        kept = [t for t in getattr(manager, attr, []) if not foreign(t)]
+        if len(kept) != len(getattr(manager, attr, [])):
+            found.append("input_transformer_manager." + attr)
+            setattr(manager, attr, kept)
+    posts = list(getattr(ip, "input_transformers_post", []))
+    if posts:
+        found.append("input_transformers_post")
+        ip.input_transformers_post[:] = []
+    for event, callbacks in ip.events.callbacks.items():
+        for callback in list(callbacks):
+            if foreign(callback):
+                found.append("events." + event + ": " + label(callback))
+                callbacks.remove(callback)
+    for name in ("displayhook", "excepthook"):
+        hook = getattr(_sys, name)
+        if foreign(hook) or any(foreign(v) for v in vars(type(hook)).values()):
+            found.append("sys." + name)
+            setattr(_sys, name, getattr(_sys, "__" + name + "__"))
+    for name in ("gettrace", "getprofile"):
+        if getattr(_sys, name)() is not None and foreign(getattr(_sys, name)()):
+            found.append("sys." + name[3:])
+            getattr(_sys, "set" + name[3:])(None)
+    for obj, where in ((ip, "shell"), (ip.displayhook, "shell.displayhook"),
+                       (ip.display_pub, "shell.display_pub"), (ip.kernel, "kernel")):
+        for name, value in list(vars(obj).items()):
+            if callable(value) and foreign(value):
+                found.append(where + "." + name)
+                try:
+                    delattr(obj, name)
+                except AttributeError:
+                    pass
+        for klass in type(obj).__mro__:
+            found += [where + " (classe " + klass.__name__ + ")." + name
+                      for name, value in vars(klass).items() if foreign(value)]
+    for modname, module in list(_sys.modules.items()):
+        if module is None or modname.split(".")[0] not in watched:
+            continue
+        try:
+            items = list(vars(module).items())
+        except TypeError:
+            continue
+        for name, value in items:
+            try:
+                if foreign(value):
+                    found.append(modname + "." + name + restore(module, modname, name))
+                elif isinstance(value, type) and value.__module__ == modname:
+                    found += [modname + "." + name + "." + k
+                              for k, v in list(vars(value).items()) if foreign(v)]
+            except Exception:
+                continue
+    for key, value in list(ip.user_ns.items()):
+        try:
+            if key.startswith("_") or isinstance(value, type) or \
+                    type(value).__module__.split(".")[0] not in watched:
+                continue
+            found += [key + "." + name for name, attr in list(vars(value).items())
+                      if callable(attr) and foreign(attr)]
+        except Exception:
+            continue
+    return sorted(set(found))
+
+
+result = _llmcours_guard(%r, %r)
+'''
+
+
+def _trusted_prefixes() -> tuple[str, ...]:
+    import llmcours
+
+    paths = {sys.prefix, sys.base_prefix, str(Path(llmcours.__file__).resolve().parent)}
+    resolved = {str(Path(p).resolve()) for p in paths}
+    return tuple(sorted(p.rstrip("/") + "/" for p in paths | resolved))
+
+
+def _is_test(cell: Any) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _plain(output: Any) -> Any:
+    """A display or result output as a plain ``stream`` output (no partial credit from it)."""
+    data = output.get("data", {})
+    return new_output("stream", name="stdout", text=str(data.get("text/plain", "")) + "\n")
+
+
+def _capped(output: Any) -> Any:
+    if output.get("output_type") == "stream" and len(output.get("text", "")) > MAX_OUTPUT:
+        output["text"] = output["text"][:MAX_OUTPUT] + "\n… [sortie tronquée]\n"
+    for key, value in list(output.get("data", {}).items()):
+        if isinstance(value, str) and len(value) > MAX_OUTPUT:
+            output["data"][key] = value[:MAX_OUTPUT] if key == "text/plain" else ""
+    if output.get("output_type") == "error":
+        output["evalue"] = str(output.get("evalue", ""))[:2000]
+        output["traceback"] = [line[:2000] for line in output.get("traceback", [])[:100]]
+    return output
+
+
+class GuardedExecute(Execute):
+    """nbgrader's ``Execute`` with the checks of the module docstring."""
+
+    flags_file = Unicode("", help="JSON file where the flags are written").tag(config=True)
+    ipc = Bool(False, help="talk to the kernel over Unix sockets in the runtime folder (a "
+                           "kernel without network)").tag(config=True)
+
+    def create_kernel_manager(self) -> Any:
+        km = super().create_kernel_manager()
+        if self.ipc:
+            from jupyter_core.paths import jupyter_runtime_dir
+
+            name = Path(jupyter_runtime_dir()) / f"k{uuid.uuid4().hex[:8]}"
+            km.transport = "ipc"
+            km.ip = str(name)
+            km.connection_file = f"{name}.json"
+        return km
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.flags: list[str] = []
+        self.dead = ""
+
+    async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: Any = None,
+                                 store_history: bool = True) -> Any:
+        if self.dead:
+            if cell.get("cell_type") == "code":
+                cell.outputs = [new_output("error", ename="KernelDied", evalue=self.dead,
+                                           traceback=[f"KernelDied: {self.dead}"])]
+            return cell
+        try:
+            if _is_test(cell):
+                await self._guard(cell_index)
+            cell = await super().async_execute_cell(cell, cell_index, execution_count,
+                                                    store_history)
+        except DeadKernelError:
+            self.dead = "le noyau s'est arrêté pendant cette cellule ou avant"
+            self.flags.append(f"noyau arrêté à la cellule {cell_index}")
+            cell.outputs = [new_output("error", ename="KernelDied", evalue=self.dead,
+                                       traceback=[f"KernelDied: {self.dead}"])]
+            return cell
+        if cell.get("cell_type") == "code":
+            partial = cell.get("metadata", {}).get("llmcours", {}).get("partial_credit")
+            if _is_test(cell) and not partial:
+                cell.outputs = [_plain(o) if o.get("output_type") in
+                                ("execute_result", "display_data") else o for o in cell.outputs]
+            cell.outputs = [_capped(o) for o in cell.outputs]
+        return cell
+
+    # nbclient binds its sync wrapper to its own coroutine: rebind it to ours
+    execute_cell = run_sync(async_execute_cell)
+
+    async def _guard(self, cell_index: int) -> None:
+        """Run :data:`GUARD` as a user expression: evaluated by the shell as it is, without the
+        input transformers or the cell hooks a student may have installed."""
+        source = GUARD % (_trusted_prefixes(), WATCHED)
+        expression = ("(lambda ns: (exec(ns['source'], ns), repr(ns['result']))[1])"
+                      f"({{'source': {source!r}, 'get_ipython': get_ipython}})")
+        msg_id = self.kc.execute("", silent=True, store_history=False,
+                                 user_expressions={"guard": expression})
+        reply = await self.async_wait_for_reply(msg_id)
+        answer = ((reply or {}).get("content", {}).get("user_expressions", {}) or {}).get("guard")
+        try:
+            text = answer["data"]["text/plain"]
+            found = [str(f) for f in ast.literal_eval(ast.literal_eval(text))]
+        except (KeyError, TypeError, ValueError, SyntaxError):
+            why = (answer or {}).get("ename", "pas de réponse") if isinstance(answer, dict) else \
+                "pas de réponse"
+            found = [f"contrôle anti-fraude sans réponse ({why} ; noyau modifié ?)"]
+        self.flags += [f for f in found if f not in self.flags]
+
+    def preprocess(self, nb: Any, resources: Any = None, km: Any = None) -> Any:
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if self.flags_file:
+                Path(self.flags_file).write_text(json.dumps(self.flags), encoding="utf-8")
