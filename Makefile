@@ -18,7 +18,7 @@ export HF_HUB_OFFLINE ?= 1
 export LLMCOURS_CACHE ?= $(HOME)/.cache/llmcours
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup site test lint bench chromium mathjax clean
+.PHONY: setup site test lint bench chromium bubblewrap mathjax clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's bubblewrap: the sandbox of the students' kernels in `llmcours grade` (and its tests).
+bubblewrap:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq bubblewrap >/dev/null; }
 
 mathjax:
 	bash tools/fetch_mathjax.sh
@@ -57,7 +63,7 @@ lint: setup
 	ruff check lib tests benchmarks
 
 # Two pytest workers on two cores: one torch thread each, or they fight over the cores.
-test: setup chromium site lint
+test: setup chromium bubblewrap site lint
 	OMP_NUM_THREADS=1 MPLBACKEND=Agg pytest -n $(JOBS) --durations=15
 
 bench: setup
