@@ -1,4 +1,4 @@
-"""Finding submissions in folders and LMS zips (``llmcours.grading.submissions``): fast, no grading."""
+"""Finding submissions in folders and LMS zips (``llmcours.grading.submissions``): fast."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmcours.grading.submissions import find_submissions, read_notebook, student_id
+from llmcours.grading.submissions import MAX_NOTEBOOK, find_submissions, read_notebook, student_id
 
 NOTEBOOK = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]))
 
@@ -110,3 +110,48 @@ def test_read_notebook_accepts_a_notebook_and_rejects_binary(tmp_path):
     assert problem == "" and nb.cells[0].source == "1 + 1"
     (tmp_path / "bin.ipynb").write_bytes(b"\xff\xfe\x00")
     assert "UTF-8" in read_notebook(tmp_path / "bin.ipynb")[1]
+
+
+def test_hostile_folder_entries_are_invalid_with_a_reason(tmp_path):
+    _write(tmp_path, {"alice/tp1.ipynb": NOTEBOOK})
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "bob" / "tp1.ipynb").symlink_to("/dev/zero")
+    (tmp_path / "carl.ipynb").symlink_to(tmp_path / "alice" / "tp1.ipynb")
+    (tmp_path / "dina").mkdir()
+    (tmp_path / "dina" / "tp1.ipynb").write_bytes(b" " * (MAX_NOTEBOOK + 1))
+    found = _found(tmp_path)
+    assert found["alice"] == ("tp1.ipynb", "")
+    assert found["bob"] == (None, "lien symbolique refusé")
+    assert found["carl"] == (None, "lien symbolique refusé")
+    assert found["dina"][0] is None and "trop gros" in found["dina"][1]
+
+
+def test_zip_caps_and_path_traversal(tmp_path):
+    archive = tmp_path / "rendus.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("alice/tp1.ipynb", NOTEBOOK)
+        z.writestr("../../evade.ipynb", NOTEBOOK)
+        z.writestr("/etc/absolu.ipynb", NOTEBOOK)
+        z.writestr("bob/tp1.ipynb", b"\0" * (MAX_NOTEBOOK + 10))
+    found = _found(archive)
+    assert found["alice"] == ("tp1.ipynb", "") and "evade" not in found
+    assert found["bob"][0] is None and "trop gros" in found["bob"][1]
+    assert not list(tmp_path.parent.rglob("evade.ipynb"))
+
+
+def test_zip_too_big_once_unzipped_is_refused(tmp_path, monkeypatch):
+    from llmcours.grading import submissions
+
+    monkeypatch.setattr(submissions, "MAX_ARCHIVE", 1000)
+    archive = tmp_path / "bombe.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("alice/tp1.ipynb", b"\0" * 5000)
+    with pytest.raises(ValueError, match="too big once unzipped"), find_submissions(archive, "tp1"):
+        pass
+
+
+@pytest.mark.parametrize("text", ["[" * 100 + "]" * 100, '{"cells": ' + "[" * 100_000])
+def test_deeply_nested_json_is_refused_before_parsing(tmp_path, text):
+    path = _write(tmp_path, {"x.ipynb": text}) / "x.ipynb"
+    nb, problem = read_notebook(path)
+    assert nb is None and "imbriqué" in problem, problem
