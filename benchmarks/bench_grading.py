@@ -5,9 +5,11 @@ submissions on a 2-core CPU; we print our times as ratios to these budgets (< 1 
 The class is 17 copies of the solution (as a student hands it in: the released notebook with
 the answers typed in) and 3 wrong ones (``tests/grading_cases/<lab>.py``), under varied names,
 graded with ``--jobs`` = the number of cores (each kernel then gets cores // jobs threads).
-Everything runs in a temporary copy of the course; the repository is not touched.
+Everything runs in a temporary copy of the course; the repository is not touched. Each
+kernel runs in the bubblewrap sandbox (``llmcours.grading.sandbox``); ``--no-sandbox`` grades
+unconfined, to measure what the sandbox and the anti-tampering guard cost.
 
-Run: ``.venv/bin/python benchmarks/bench_grading.py [--lab tp1] [--n 20] [--jobs N]``
+Run: ``.venv/bin/python benchmarks/bench_grading.py [--lab tp1] [--n 20] [--jobs N] [--no-sandbox]``
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ def main() -> None:
     parser.add_argument("--lab", default="tp1", help="lab id (default: tp1)")
     parser.add_argument("--n", type=int, default=20, help="submissions in the class")
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    parser.add_argument("--no-sandbox", action="store_true", help="grade unconfined")
     args = parser.parse_args()
+    sandboxed = not args.no_sandbox
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         root = _course(Path(tmp))
         rendus = Path(tmp) / "rendus"
@@ -65,17 +69,19 @@ def main() -> None:
         first = sorted(solution)[0]
 
         start = time.perf_counter()
-        one = grading.autograde(root, args.lab, students=[first], jobs=1, progress=False)
+        one = grading.autograde(root, args.lab, students=[first], jobs=1, progress=False,
+                                sandboxed=sandboxed)
         t_one = time.perf_counter() - start
 
         start = time.perf_counter()
-        records = grading.autograde(root, args.lab, jobs=args.jobs)
+        records = grading.autograde(root, args.lab, jobs=args.jobs, sandboxed=sandboxed)
         t_class = time.perf_counter() - start
         rows = grading.grade_rows(root, args.lab)
 
     scores = sorted(r["score"] for r in rows)
     statuses = sorted({r["status"] for r in records.values()})
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
+          f"{'sandboxed' if sandboxed else 'NO sandbox'}")
     print(f"lab {args.lab}, solution alone ({first}): {t_one:.0f} s, status {one[first]['status']}, "
           f"ratio to the {BUDGET_ONE:.0f} s budget: {t_one / BUDGET_ONE:.2f}")
     print(f"{args.n} submissions, --jobs {args.jobs}: {t_class:.0f} s "
