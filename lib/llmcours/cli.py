@@ -1,6 +1,7 @@
 """The ``llmcours`` command: one subcommand per tool of the course, found in ``COMMANDS``.
 
     llmcours grade ...   the instructor's side of the labs (:mod:`llmcours.grading.cli`)
+    llmcours quiz ...    the QCM bank: check it, export it for Moodle (:mod:`llmcours.quiz.cli`)
 
 A subcommand is a module with ``register(subparsers) -> parser``, which sets the parser's
 defaults ``run`` (``args -> exit status``) and ``label`` (``args -> "grade autograde"``, for
@@ -19,6 +20,7 @@ __all__ = ["COMMANDS", "main"]
 # subcommand -> module that registers it
 COMMANDS = {
     "grade": "llmcours.grading.cli",
+    "quiz": "llmcours.quiz.cli",
 }
 
 
