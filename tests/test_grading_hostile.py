@@ -318,8 +318,17 @@ def test_unsandboxed_grading_is_flagged_and_resume_skips_graded_copies(batch):
     assert batch["resumed"] == {}
 
 
+def _bare_course(root: Path) -> Path:
+    """A fresh clone of the mini course: its config and source notebook, nothing else."""
+    (root / "solutions" / "mini").mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text(
+        (mini.REPO / "nbgrader_config.py").read_text(encoding="utf-8"), encoding="utf-8")
+    nbformat.write(mini.source_notebook(), root / "solutions" / "mini" / "mini.ipynb")
+    return root
+
+
 def test_grade_refuses_without_a_sandbox_in_one_line(tmp_path, monkeypatch, capsys):
-    root = mini.make_course(tmp_path / "course")
+    root = _bare_course(tmp_path)
     monkeypatch.setenv("LLMCOURS_NO_BWRAP", "1")
     assert main(["grade", "--root", str(root), "autograde", "mini"]) == 2
     err = capsys.readouterr().err.strip()
@@ -328,10 +337,8 @@ def test_grade_refuses_without_a_sandbox_in_one_line(tmp_path, monkeypatch, caps
 
 def test_plain_nbgrader_works_on_a_fresh_clone(tmp_path):
     """Issue 8, section 7: no grading/ folder yet, plain nbgrader commands."""
-    (tmp_path / "solutions" / "mini").mkdir(parents=True)
-    (tmp_path / "nbgrader_config.py").write_text(
-        (mini.REPO / "nbgrader_config.py").read_text(encoding="utf-8"), encoding="utf-8")
-    nbformat.write(mini.source_notebook(), tmp_path / "solutions" / "mini" / "mini.ipynb")
+    _bare_course(tmp_path)
+    assert not (tmp_path / "grading").exists()
     done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "mini"],
                           cwd=tmp_path, env=grading.grading_env(), capture_output=True,
                           text=True)
