@@ -283,10 +283,14 @@ def test_planned_is_explicit_both_ways(tmp_path):
     assert chapter.planned and chapter.number is None  # labels not checked, and it says so
 
 
-def test_the_llmcours_command_has_quiz():
+def test_the_llmcours_command_has_quiz(course, tmp_path, capsys):
     assert cli.COMMANDS.get("quiz") == "llmcours.quiz.cli", (
         "lib/llmcours/cli.py: add \"quiz\": \"llmcours.quiz.cli\" to COMMANDS"
     )
+    assert cli.main(["quiz", "export", "--format", "gift", "-o", str(tmp_path / "q.gift")]) == 0
+    assert (tmp_path / "q.gift").read_text(encoding="utf-8").startswith("// Banque")
+    assert cli.main(["quiz", "export", "--format", "gift", "--chapters", "99"]) == 2
+    assert capsys.readouterr().err.startswith("llmcours quiz export: erreur : chapters ['99']")
 
 
 def test_the_cli_prints_one_line_and_exits_2(tmp_path, monkeypatch, capsys):
