@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Unicode
@@ -231,6 +231,11 @@ class GuardedExecute(Execute):
             self.flags.append(f"noyau arrêté à la cellule {cell_index}")
             cell.outputs = [new_output("error", ename="KernelDied", evalue=self.dead,
                                        traceback=[f"KernelDied: {self.dead}"])]
+            return cell
+        except CellTimeoutError:  # the kernel did not come back after the interrupt
+            self.dead = "le noyau ne répondait plus après un dépassement de délai"
+            cell.outputs = [new_output("error", ename="CellTimeoutError", evalue=self.dead,
+                                       traceback=[f"CellTimeoutError: {self.dead}"])]
             return cell
         if cell.get("cell_type") == "code":
             partial = cell.get("metadata", {}).get("llmcours", {}).get("partial_credit")

@@ -162,6 +162,8 @@ def write_kernelspec(folder: Path, argv: list[str]) -> Path:
     spec.mkdir(parents=True, exist_ok=True)
     (spec / "kernel.json").write_text(json.dumps({
         "argv": argv, "display_name": "Python 3 (bac à sable)", "language": "python",
+        # a signal would reach bwrap, not the kernel: interrupt through the control channel
+        "interrupt_mode": "message",
         "metadata": {"debugger": False}}, indent=1), encoding="utf-8")
     return spec
 
