@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--new", type=int, default=24, help="max_new_tokens")
+    parser.add_argument("--only", choices=["greedy", "sampling", "beam"], help="one method only")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model, tok = load_causal_lm()
@@ -60,6 +61,8 @@ def main() -> None:
           f"{args.threads} thread(s), median of {args.repeats} (all prompts per run):")
     with torch.no_grad():
         for name, (ours, ref) in methods.items():
+            if args.only and not name.startswith(args.only):
+                continue
             outs = [(ours(ids, s), ref(ids, s)) for s, ids in enumerate(prompts)]
             same = all(torch.equal(a, b) for a, b in outs)
             new = sum(a.shape[1] - ids.shape[1] for (a, _), ids in zip(outs, prompts, strict=True))
