@@ -1,6 +1,6 @@
 """Hostile submissions against the grading pipeline, on a tiny lab (tests/grading_lab/mini.py).
 
-One session fixture builds a course root with the ``mini`` lab and one Moodle-style zip of
+One session fixture (shared by the xdist workers) builds a course root with the ``mini`` lab and one Moodle-style zip of
 submissions, honest and hostile, and runs ``llmcours grade all`` once (sandboxed, 2 jobs), then
 an unsandboxed copy and a resume. Each test reads the results: every hostile copy scores at
 most what it deserves, the honest copies keep full marks and are never flagged, tampering is
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from filelock import FileLock
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from llmcours import grading
@@ -201,30 +202,44 @@ def _daemons() -> list[str]:
     return alive
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory) -> dict:
+def _run_batch(tmp: Path) -> dict:
+    """Grade the hostile zip with `llmcours grade all`, then the extra steps; JSON results."""
     global ROOT
-    tmp = tmp_path_factory.mktemp("hostile")
     ROOT = mini.make_course(tmp / "course")
-    cases = _cases(ROOT)
-    archive = _zip(tmp / "rendus.zip", cases)
+    archive = _zip(tmp / "rendus.zip", _cases(ROOT))
     before = _digest(ROOT)
     status = main(["grade", "--root", str(ROOT), "all", "mini", str(archive), "--jobs", "2",
                    "--timeout", "30"])
     after = _digest(ROOT)
     # a trusted copy graded unconfined, then a resume that has nothing left to do
-    trusted = tmp / "confiance"
-    trusted.mkdir()
+    trusted = tmp / "de_confiance" / "confiance"
+    trusted.mkdir(parents=True)
     nbformat.write(_copy(), trusted / "mini.ipynb")
-    grading.collect(ROOT, "mini", tmp)  # the folder 'confiance' only holds that notebook
+    grading.collect(ROOT, "mini", trusted.parent)
     unconfined = grading.autograde(ROOT, "mini", students=["confiance"], jobs=1, timeout=30,
                                    sandboxed=False, progress=False)
     resumed = grading.autograde(ROOT, "mini", jobs=2, timeout=30, resume=True, progress=False)
     grading.export(ROOT, "mini")
     with open(ROOT / "grading" / "mini" / "notes_mini.csv", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
-    return dict(root=ROOT, cases=cases, status=status, before=before, after=after, rows=rows,
-                unconfined=unconfined, resumed=resumed, daemons=_daemons(), tmp=tmp)
+    return dict(root=str(ROOT), status=status, before=before, after=after, rows=rows,
+                unconfined=unconfined, resumed=resumed, daemons=_daemons(), tmp=str(tmp))
+
+
+@pytest.fixture(scope="session")
+def batch(tmp_path_factory) -> dict:
+    """The graded batch, built once per run and shared by the xdist workers."""
+    global ROOT
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    shared = tmp_path_factory.getbasetemp().parent / f"hostile-{run}" if run else \
+        tmp_path_factory.getbasetemp() / "hostile"
+    shared.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(shared / "lock")):
+        if not (shared / "done.json").is_file():
+            (shared / "done.json").write_text(json.dumps(_run_batch(shared)), encoding="utf-8")
+    data = json.loads((shared / "done.json").read_text(encoding="utf-8"))
+    ROOT = Path(data["root"])
+    return {**data, "root": ROOT, "tmp": Path(data["tmp"]), "cases": _cases(ROOT)}
 
 
 def _row(batch, name):

@@ -21,11 +21,11 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from llmcours.grading.course import check_lab, run_nbgrader
 from llmcours.grading.guard import MAX_OUTPUT
+from llmcours.grading.release import _REGION
 
 __all__ = ["ClearTestTracebacks", "clean_notebook", "feedback", "hidden_lines",
            "sanitise_html", "sanitise_page"]
 
-_REGION = re.compile(r"^\s*#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)")
 MASK = "[ligne masquée : elle cite un test caché ou une solution]"
 _TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt",
          "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p",
