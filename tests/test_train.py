@@ -239,3 +239,30 @@ def test_bf16_autocast_then_float32_in_one_process():
     assert bf16.train_loss != float32.train_loss, "bf16 autocast changed nothing"
     assert all(p.dtype == torch.float32 for p in model.parameters()), "weights must stay float32"
     assert run().train_loss == float32.train_loss, "the float32 fit after bf16 differs"
+
+
+def test_train_step_is_one_plain_sgd_step():
+    """fit's core step = forward, loss, backward, step: equal to the hand-written SGD step."""
+    from accelerate import Accelerator
+
+    from llmcours.train import train_step
+
+    torch.manual_seed(0)
+    x, y = torch.randn(8, 3), torch.randint(0, 2, (8,))
+    model = torch.nn.Linear(3, 2)
+    twin = torch.nn.Linear(3, 2)
+    twin.load_state_dict(model.state_dict())
+    loss_fn = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    _, loss, norm = train_step(model, x, y, loss_fn, optimizer, Accelerator(cpu=True))
+
+    twin_loss = loss_fn(twin(x), y)
+    twin_loss.backward()
+    grad_norm = torch.sqrt(sum(p.grad.pow(2).sum() for p in twin.parameters()))
+    with torch.no_grad():
+        for p in twin.parameters():
+            p -= 0.1 * p.grad
+    assert loss.item() == pytest.approx(twin_loss.item(), abs=1e-6)
+    assert float(norm) == pytest.approx(grad_norm.item(), abs=1e-6)
+    for a, b in zip(model.parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0)

@@ -28,7 +28,7 @@ from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
 from llmcours.notebook import progress as progress_bar
 
-__all__ = ["set_seed", "get_device", "fit", "History"]
+__all__ = ["set_seed", "get_device", "fit", "train_step", "History"]
 
 
 def set_seed(seed: int = 0) -> None:
@@ -304,15 +304,8 @@ def fit(
         running, norms, start = _Running(list(metrics)), [], time.perf_counter()
         for batch in train_loader:
             x, y = _split_batch(batch)
-            logits = model(x)
-            loss = loss_fn(logits, y)  # L(θ) on the mini-batch
-            optimizer.zero_grad(set_to_none=True)
-            accelerator.backward(loss)  # g = ∇_θ L
-            # g ← g · min(1, grad_clip / ||g||); returns ||g|| *before* clipping (inf: no clipping)
-            norm = accelerator.clip_grad_norm_(model.parameters(), grad_clip or float("inf"))
-            optimizer.step()  # θ ← θ − η_t · update(g)
-            if scheduler is not None:
-                scheduler.step()  # η_t → η_{t+1}
+            logits, loss, norm = train_step(model, x, y, loss_fn, optimizer, accelerator,
+                                            grad_clip, scheduler)
             with torch.no_grad():
                 values = [fn(logits.detach(), y) for fn in metrics.values()]
             running.add(len(y), loss.detach(), values)
@@ -337,6 +330,33 @@ def fit(
     bar.close()
     model.eval()
     return history
+
+
+def train_step(
+    model: nn.Module,
+    x: Any,
+    y: torch.Tensor,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    accelerator: Accelerator,
+    grad_clip: float | None = None,
+    scheduler: LRScheduler | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One optimiser step of :func:`fit` on the mini-batch ``(x, y)``: the four gestes of the
+    hand-written loop (forward, loss, backward, step) plus clipping and the schedule.
+
+    Returns the logits, the loss and the gradient norm measured before clipping.
+    """
+    logits = model(x)  # forward
+    loss = loss_fn(logits, y)  # L(θ) on the mini-batch
+    optimizer.zero_grad(set_to_none=True)
+    accelerator.backward(loss)  # g = ∇_θ L
+    # g ← g · min(1, grad_clip / ||g||); returns ||g|| *before* clipping (inf: no clipping)
+    norm = accelerator.clip_grad_norm_(model.parameters(), grad_clip or float("inf"))
+    optimizer.step()  # θ ← θ − η_t · update(g)
+    if scheduler is not None:
+        scheduler.step()  # η_t → η_{t+1}
+    return logits, loss, norm
 
 
 def _record(history: History, split: str, means: dict[str, float]) -> None:
