@@ -3,7 +3,8 @@
 The grading batch (test_grading.py) only grades the reference project, a classification; these
 mocks exercise the other subjects' branches of the locked ``contrat`` cell and of the six test
 cells (hidden parts included), with no model: a correct system of each subject passes every
-cell, and each broken one fails exactly the cells named in its case (``?cell``: may fail).
+cell, and each broken one fails exactly the cells named in its case (``?cell``: may fail). An
+``evaluer`` that never calls ``run`` on its list fails test-critere-minimal.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ CASES = {
  "assistant vide": (COMMON + 'SUJET="assistant"; METRIQUE="token_f1"\n'
    'def run(inputs): return ["Bonne question : " + t.strip()[:80] if t.strip() else "" for t in inputs]\n'
    'JEU_TEST = [(f"Question {i} ?", f"Réponse {i}") for i in range(10)]\n'
-   'def evaluer(jeu): return {"token_f1": 0.1}\n', {"test-robustesse"}),
+   'def evaluer(jeu): return {"token_f1": len(run([e for e, _ in jeu])) / 100}\n', {"test-robustesse"}),
  "assistant constant": (COMMON + 'SUJET="assistant"; METRIQUE="token_f1"\n'
    'def run(inputs): return ["Je ne sais pas." for t in inputs]\n'
    'JEU_TEST = [(f"Question {i} ?", f"Réponse {i}") for i in range(10)]\n'
@@ -130,7 +131,8 @@ CASES = {
  "generation liste naive": (COMMON + 'SUJET="generation"; FORMAT="liste"; METRIQUE="format"\n'
    'def run(inputs): return ["- " + (t or "rien") for t in inputs]\n'
    'JEU_TEST = [(f"Liste de courses n° {i}", None) for i in range(10)]\n'
-   'def evaluer(jeu): return {"format": 1.0}\n', {"test-robustesse"}),
+   'def evaluer(jeu): return {"format": sum(map(format_valide, run([e for e, _ in jeu]))) / len(jeu)}\n',
+   {"test-robustesse"}),
  "generation pseudo ok": (COMMON + 'SUJET="generation"; FORMAT="pseudo-code"; METRIQUE="format"\n'
    'def run(inputs): return ["début\\n  afficher " + repr(t[:30]) + "\\nFin" for t in inputs]\n'
    'JEU_TEST = [(f"Trier la liste n° {i}", None) for i in range(10)]\n'
