@@ -11,9 +11,11 @@ test_grading.py sends through the whole grading pipeline:
 
 All cases of a lab run in ONE kernel: the solution notebook runs once from the top (it must pass
 every test cell), then each case re-runs the notebook from its first patched cell with the
-patched sources (visible part of every test cell first, then the whole cell, as the grader
-would) and the original sources are re-run after it. A test cell "fails" as nbgrader scores it:
-it raises. This is much cheaper than grading each case as a submission, and it checks the same
+patched sources. The cases run from the latest first patched cell to the earliest: each one
+re-runs, with the solution's sources, every cell that the previous case touched, so no case
+sees another's answer and no restoring pass is needed. A test cell "fails" as nbgrader scores
+it: it raises; when it fails, its visible part alone (the released test cell) is run too, and
+must pass. This is much cheaper than grading each case as a submission, and it checks the same
 thing: which hidden test cells a given answer loses.
 """
 
@@ -86,12 +88,11 @@ class _Lab:
         visible_fail, full_fail = {}, {}
         for cell in self.code[start:]:
             source = MARKER.sub("", sources.get(cell.id, self.original[cell.id]))
-            if _is_test(cell):
+            if (err := self.run(source)) is not None and _is_test(cell):
+                full_fail[cell.id] = err
                 visible = MARKER.sub("", HIDDEN.sub("", self.original[cell.id]))
                 if (err := self.run(visible)) is not None:
                     visible_fail[cell.id] = err
-            if (err := self.run(source)) is not None and _is_test(cell):
-                full_fail[cell.id] = err
         return visible_fail, full_fail
 
     def index(self, cell_id: str) -> int:
@@ -114,14 +115,17 @@ def test_wrong_answers_lose_exactly_their_points(lab, tmp_path):
     with lab_nb.client.setup_kernel():
         _, failing = lab_nb.run_from(0, {})
         assert not failing, f"{lab}: the solution fails its own tests: {failing}"
+        runs = []
         for name, case in cases.items():
             patches = {k: textwrap.dedent(v).strip() for k, v in case["patches"].items()}
-            start = min(lab_nb.index(cell_id) for cell_id in patches)
+            runs.append((min(lab_nb.index(cell_id) for cell_id in patches), name, patches))
+        # Latest start first: each run re-executes (with the solution's sources where it does
+        # not patch) every cell the previous run touched, which restores the solution's state.
+        for start, name, patches in sorted(runs, key=lambda run: -run[0]):
             visible, full = lab_nb.run_from(start, patches)
             if visible:
                 problems.append(f"{name}: fails visible tests {visible} (a student would see it)")
-            if set(full) != set(case["loses"]):
-                problems.append(f"{name}: loses {sorted(full)}, expected {sorted(case['loses'])}"
-                                f" ({full})")
-            lab_nb.run_from(start, {})  # back to the solution for the next case
+            if set(full) != set(cases[name]["loses"]):
+                problems.append(f"{name}: loses {sorted(full)}, expected "
+                                f"{sorted(cases[name]['loses'])} ({full})")
     assert not problems, f"{lab}:\n" + "\n".join(problems)
