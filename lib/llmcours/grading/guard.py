@@ -149,8 +149,9 @@ def _llmcours_guard(trusted, watched):
             if key.startswith("_") or isinstance(value, type) or \
                     type(value).__module__.split(".")[0] not in watched:
                 continue
+            # dunder attributes (``__wrapped__`` of a decorated function...) are not patches
             found += [key + "." + name for name, attr in list(vars(value).items())
-                      if callable(attr) and foreign(attr)]
+                      if not name.startswith("__") and callable(attr) and foreign(attr)]
         except Exception:
             continue
     return sorted(set(found))
