@@ -64,7 +64,7 @@ lint: setup
 
 # Two pytest workers on two cores: one torch thread each, or they fight over the cores.
 test: setup chromium bubblewrap site lint
-	OMP_NUM_THREADS=1 MPLBACKEND=Agg pytest -n $(JOBS) --durations=15
+	OMP_NUM_THREADS=1 MPLBACKEND=Agg pytest -n $(JOBS) --dist worksteal --durations=15
 
 bench: setup
 	for b in benchmarks/bench_*.py; do echo "== $$b"; python $$b || exit 1; done

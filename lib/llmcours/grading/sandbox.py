@@ -142,9 +142,11 @@ def kernel_command(*, lab_files: Path, runtime: Path, lab: str, memory: int, thr
     bwrap = [
         shutil.which("bwrap") or "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
         "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL", "--hostname", "sandbox",
-        "--clearenv", *setenv, *binds, "--proc", "/proc", "--dev", "/dev",
+        "--clearenv", *setenv, "--proc", "/proc", "--dev", "/dev",
+        # The scratch tmpfs first, the binds after: a venv or a course that lives under /tmp
+        # (a CI clone, pytest's folders) is mounted on top of the empty /tmp, not hidden by it.
         "--size", str(SCRATCH_SIZE), "--tmpfs", "/tmp",
-        "--size", str(SCRATCH_SIZE), "--tmpfs", HOME,
+        "--size", str(SCRATCH_SIZE), "--tmpfs", HOME, *binds,
         "--ro-bind", str(lab_files), "/srv/lab", "--bind", str(runtime), str(runtime),
         "--chdir", HOME, "/bin/sh", "-c", f'cp -R /srv/lab {work} && cd {work} && exec "$@"',
         "sandbox", str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}",
