@@ -34,8 +34,14 @@ from llmcours.grading.submissions import student_id
 sys.path.insert(0, str(Path(__file__).parent / "grading_lab"))
 import mini  # noqa: E402
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
-    bool(sandbox.sandbox_problem()), reason=f"no sandbox here: {sandbox.sandbox_problem()}")]
+# No skip when bubblewrap is missing: `make test` installs it, and a machine without a sandbox
+# must fail here (the grading it protects would refuse to run), not pass by skipping.
+pytestmark = pytest.mark.slow
+
+
+def test_the_sandbox_starts_here():
+    assert sandbox.sandbox_problem() == "", (
+        f"no sandbox: {sandbox.sandbox_problem()} (make bubblewrap installs it)")
 
 DAEMON = 98765  # seconds of `sleep` a hostile copy leaves behind (looked for afterwards)
 FULL = sum(mini.POINTS.values())
