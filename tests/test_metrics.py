@@ -7,21 +7,32 @@ import random
 
 import pytest
 import sacrebleu
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rouge_score import rouge_scorer
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from llmcours.data import load_sentences
 from llmcours.metrics import (
     accuracy,
+    bertscore,
     bits_per_char,
     bleu,
+    confusion_matrix,
     exact_match,
     f1,
+    greedy_match,
+    ngram_overlap,
+    normalize_answer,
     perplexity,
+    position_consistency,
+    precision,
+    recall,
     rouge,
     token_f1,
+    word_ngrams,
 )
 
 # Words, numbers and punctuation that exercise the 13a tokenizer (dots and commas between
@@ -186,7 +197,6 @@ def test_bad_input():
 
 def test_nan_is_refused_and_minus_inf_is_an_infinite_perplexity():
     import numpy as np
-    import torch
 
     with pytest.raises(ValueError, match=r"log_probs contains NaN \(first at index 1\)"):
         perplexity([-1.0, float("nan")])
@@ -198,3 +208,156 @@ def test_nan_is_refused_and_minus_inf_is_an_infinite_perplexity():
     with pytest.raises(ValueError, match=r"n_chars .* \(10.5\) must be an integer"):
         bits_per_char(1.0, 10.5)
     assert bits_per_char(math.log(2) * 10, np.int64(10)) == pytest.approx(1.0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+@pytest.mark.filterwarnings("ignore:A single label:UserWarning")
+def test_precision_recall_confusion_matrix_equal_sklearn(data):
+    y_true = data.draw(LABELS)
+    y_pred = data.draw(st.lists(st.integers(0, 3), min_size=len(y_true), max_size=len(y_true)))
+    for ours, theirs in ((precision, precision_score), (recall, recall_score)):
+        expected = theirs(y_true, y_pred, average="macro", zero_division=0)
+        assert ours(y_true, y_pred, average="macro") == pytest.approx(expected, abs=1e-12)
+        bt, bp = [int(y > 1) for y in y_true], [int(y > 1) for y in y_pred]
+        assert ours(bt, bp) == pytest.approx(theirs(bt, bp, zero_division=0), abs=1e-12)
+    assert confusion_matrix(y_true, y_pred) == sk_confusion_matrix(y_true, y_pred).tolist()
+    labels = [3, 0, 2]  # a chosen order, one label left out
+    if set(labels) & set(y_true):  # sklearn refuses labels that miss y_true entirely
+        expected = sk_confusion_matrix(y_true, y_pred, labels=labels).tolist()
+        assert confusion_matrix(y_true, y_pred, labels=labels) == expected
+
+
+def test_confusion_matrix_by_hand_and_bad_labels():
+    y_true = ["pos", "pos", "neg", "neg", "neg"]
+    y_pred = ["pos", "neg", "neg", "pos", "neg"]
+    assert confusion_matrix(y_true, y_pred) == [[2, 1], [1, 1]]  # rows: neg, pos (sorted)
+    assert precision(y_true, y_pred, pos_label="pos") == 0.5
+    assert recall(y_true, y_pred, pos_label="pos") == 0.5
+    with pytest.raises(ValueError, match="labels"):
+        confusion_matrix(y_true, y_pred, labels=["pos", "pos"])
+    with pytest.raises(ValueError, match="average"):
+        precision([1], [1], average="weighted")
+
+
+def squad_official_normalize(s):
+    """normalize_answer of the official SQuAD v1.1 evaluation script, verbatim."""
+    import re
+    import string
+
+    def remove_articles(text):
+        return re.sub(r"\b(a|an|the)\b", " ", text)
+
+    def white_space_fix(text):
+        return " ".join(text.split())
+
+    def remove_punc(text):
+        exclude = set(string.punctuation)
+        return "".join(ch for ch in text if ch not in exclude)
+
+    return white_space_fix(remove_articles(remove_punc(s.lower())))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["The", "a", "an", "Eiffel", "l'eau", "«", "»", ",", "Tower",
+                                 "the.", "ANd", "x-y", "  ", "Noël", "’"]), max_size=10))
+def test_normalize_answer_en_is_squad_official(words):
+    text = " ".join(words)
+    assert normalize_answer(text, language="en") == squad_official_normalize(text)
+
+
+def test_french_normalisation_and_what_english_misses():
+    assert normalize_answer("La Tour Eiffel !", language="en") == "la tour eiffel"
+    assert normalize_answer("La Tour Eiffel !") == "tour eiffel"
+    assert normalize_answer("l'eau", language="en") == "leau"  # the apostrophe is deleted
+    assert normalize_answer("l’eau") == "eau"  # typographic apostrophe too
+    assert exact_match("la tour Eiffel", "Tour Eiffel", language="en") == 0.0
+    assert exact_match("la tour Eiffel", "Tour Eiffel") == 1.0
+    assert exact_match("Eleonore", "Éléonore") == 0.0  # accents are not removed
+    assert token_f1("en 1789", "1789") == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="language"):
+        normalize_answer("x", language="de")
+
+
+def test_greedy_match_by_hand():
+    # candidate: e1, e2 ; reference: e1, (e1 + e2)/√2 ; cosines: [[1, 1/√2], [0, 1/√2]]
+    cand = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    ref = torch.tensor([[3.0, 0.0], [1.0, 1.0]])
+    s = 1 / math.sqrt(2)
+    p, r, f = greedy_match(cand, ref)
+    assert p == pytest.approx((1 + s) / 2)  # e1 -> 1, e2 -> 1/√2
+    assert r == pytest.approx((1 + s) / 2)  # ref e1 -> 1, ref diagonal -> 1/√2
+    assert f == pytest.approx(p)
+    assert greedy_match(cand, cand)[2] == pytest.approx(1.0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(0, 10_000))
+def test_greedy_match_equals_a_loop(m, n, seed):
+    g = torch.Generator().manual_seed(seed)
+    cand, ref = torch.randn(m, 5, generator=g), torch.randn(n, 5, generator=g)
+
+    def cos(a, b):
+        return float(a @ b / (a.norm() * b.norm()))
+
+    p = sum(max(cos(c, r) for r in ref) for c in cand) / m
+    r = sum(max(cos(c, r) for c in cand) for r in ref) / n
+    got = greedy_match(cand, ref)
+    assert got[0] == pytest.approx(p, abs=1e-6) and got[1] == pytest.approx(r, abs=1e-6)
+    if got[0] + got[1] > 0:  # F1 from P and R (near P + R = 0 it is ill-conditioned)
+        assert got[2] == pytest.approx(2 * got[0] * got[1] / (got[0] + got[1]), rel=1e-9)
+
+
+def test_greedy_match_bad_input():
+    with pytest.raises(ValueError, match="candidate"):
+        greedy_match(torch.zeros(0, 3), torch.ones(2, 3))
+    with pytest.raises(ValueError, match="same d"):
+        greedy_match(torch.ones(2, 3), torch.ones(2, 4))
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from llmcours.models import load_encoder
+
+    return load_encoder("minilm")
+
+
+def test_bertscore_with_minilm(minilm):
+    model, tokenizer = minilm
+    cand, ref = "Le chat dort sur le tapis.", "Un chat somnole sur le tapis."
+    got = bertscore([cand, ref], [ref, ref], model, tokenizer)
+    assert got[1]["F1"] == pytest.approx(1.0, abs=1e-6)  # identical texts
+    # reimplementation: last hidden state, [CLS] and [SEP] removed by position
+    embs = []
+    for text in (cand, ref):
+        batch = tokenizer(text, return_tensors="pt")
+        with torch.no_grad():
+            embs.append(model(**batch).last_hidden_state[0, 1:-1])
+    p, r, f = greedy_match(*embs)
+    assert got[0] == pytest.approx({"P": p, "R": r, "F1": f}, abs=1e-5)
+    assert 0.5 < got[0]["F1"] < 1.0
+    with pytest.raises(ValueError, match="lists"):
+        bertscore(cand, ref, model, tokenizer)
+
+
+def test_position_consistency():
+    got = position_consistency(["A", "A", "B", "A"], ["B", "A", "A", "A"])
+    assert got["consistency"] == 0.5  # pairs 1 and 3 keep their answer, 2 and 4 flip
+    assert got["first_position_rate"] == 6 / 8  # six of the eight verdicts say "A"
+    assert position_consistency(["A"], ["B"]) == {"consistency": 1.0, "first_position_rate": 0.5}
+    with pytest.raises(ValueError, match="'A' or 'B'"):
+        position_consistency(["A"], ["C"])
+    with pytest.raises(ValueError, match="lengths differ"):
+        position_consistency(["A"], ["A", "B"])
+
+
+def test_ngram_overlap():
+    corpus = "Le petit chat dort sur le tapis rouge du salon depuis ce matin."
+    assert word_ngrams("a b c", 2) == {("a", "b"), ("b", "c")}
+    assert ngram_overlap("le petit chat dort sur le tapis", corpus, n=3) == 1.0
+    assert ngram_overlap("un grand chien dort sur le tapis", corpus, n=3) == pytest.approx(2 / 5)
+    assert ngram_overlap("trop court", corpus, n=3) == 0.0
+    grams = word_ngrams(corpus, 3)
+    assert ngram_overlap("LE PETIT CHAT, dort !", grams, n=3) == 1.0  # case and punctuation
+    with pytest.raises(ValueError, match="n "):
+        word_ngrams("a b", 0)

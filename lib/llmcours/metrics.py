@@ -4,13 +4,20 @@
   equally likely choices"; lower is better;
 - bits per character: BPC = −(1/(N_chars · ln 2)) Σ log P, the total negative log-likelihood
   of a text in bits divided by its number of characters (comparable across tokenizers);
-- accuracy = correct / total; F1 = 2·precision·recall / (precision + recall);
-- exact match and token F1 for question answering (SQuAD-style normalisation);
+- accuracy = correct / total; precision = TP / (TP + FP), recall = TP / (TP + FN),
+  F1 = 2·precision·recall / (precision + recall), and the confusion matrix (as scikit-learn);
+- exact match and token F1 for question answering (SQuAD-style normalisation, English or French);
 - BLEU = BP · exp(Σ_n w_n log p_n) with w_n = 1/4, n = 1..4, clipped n-gram precisions p_n and
   the brevity penalty BP = min(1, exp(1 − r/c)), computed over the corpus exactly as
   ``sacrebleu.corpus_bleu`` by default (tokenizer "13a", "exp" smoothing), on a 0–100 scale;
 - ROUGE-1/2 (n-gram overlap) and ROUGE-L (longest common subsequence) F1, as ``rouge_score``
-  without stemming.
+  without stemming;
+- BERTScore's greedy matching (Zhang et al., 2020): each token embedding is matched to its most
+  cosine-similar token of the other text, P = mean over the candidate's tokens, R = mean over the
+  reference's tokens, F1 = 2PR/(P+R) (no idf weighting, no baseline rescaling);
+- LLM-as-a-judge bookkeeping: how often a verdict survives swapping the two answers;
+- contamination: the fraction of a test item's word n-grams found in a corpus (GPT-3's 13-gram
+  overlap test).
 """
 
 from __future__ import annotations
@@ -29,11 +36,20 @@ __all__ = [
     "perplexity",
     "bits_per_char",
     "accuracy",
+    "precision",
+    "recall",
     "f1",
+    "confusion_matrix",
+    "normalize_answer",
     "exact_match",
     "token_f1",
     "bleu",
     "rouge",
+    "greedy_match",
+    "bertscore",
+    "position_consistency",
+    "word_ngrams",
+    "ngram_overlap",
 ]
 
 
@@ -90,11 +106,61 @@ def accuracy(y_true: Sequence, y_pred: Sequence) -> float:
     return sum(t == p for t, p in zip(y_true, y_pred, strict=True)) / len(y_true)
 
 
-def _f1_of(label, y_true: list, y_pred: list) -> float:
-    tp = sum(t == label and p == label for t, p in zip(y_true, y_pred, strict=True))
-    fp = sum(t != label and p == label for t, p in zip(y_true, y_pred, strict=True))
-    fn = sum(t == label and p != label for t, p in zip(y_true, y_pred, strict=True))
-    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn > 0 else 0.0
+def _counts(label, y_true: list, y_pred: list) -> tuple[int, int, int]:
+    """(TP, FP, FN) of the class ``label``."""
+    pairs = list(zip(y_true, y_pred, strict=True))
+    tp = sum(t == label and p == label for t, p in pairs)
+    fp = sum(t != label and p == label for t, p in pairs)
+    fn = sum(t == label and p != label for t, p in pairs)
+    return tp, fp, fn
+
+
+def _averaged(score, y_true: Sequence, y_pred: Sequence, average: str, pos_label) -> float:
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    if average == "binary":
+        return score(*_counts(pos_label, y_true, y_pred))
+    if average == "macro":
+        labels = set(y_true) | set(y_pred)
+        return sum(score(*_counts(c, y_true, y_pred)) for c in labels) / len(labels)
+    raise ValueError(f"average ({average!r}) must be 'binary' or 'macro'")
+
+
+def precision(y_true: Sequence, y_pred: Sequence, average: str = "binary", pos_label=1) -> float:
+    """TP / (TP + FP): among the items predicted ``pos_label``, the fraction that are.
+
+    As ``sklearn.metrics.precision_score(..., zero_division=0)``; ``average`` as in :func:`f1`.
+    """
+    return _averaged(
+        lambda tp, fp, fn: tp / (tp + fp) if tp + fp else 0.0, y_true, y_pred, average, pos_label
+    )
+
+
+def recall(y_true: Sequence, y_pred: Sequence, average: str = "binary", pos_label=1) -> float:
+    """TP / (TP + FN): among the items that are ``pos_label``, the fraction found.
+
+    As ``sklearn.metrics.recall_score(..., zero_division=0)``; ``average`` as in :func:`f1`.
+    """
+    return _averaged(
+        lambda tp, fp, fn: tp / (tp + fn) if tp + fn else 0.0, y_true, y_pred, average, pos_label
+    )
+
+
+def confusion_matrix(y_true: Sequence, y_pred: Sequence, labels: Sequence | None = None) -> list:
+    """C[i][j] = number of items of true class ``labels[i]`` predicted ``labels[j]``.
+
+    Rows are the truth, columns the prediction, as ``sklearn.metrics.confusion_matrix``;
+    ``labels`` defaults to the sorted labels seen in ``y_true`` or ``y_pred``.
+    """
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    labels = sorted(set(y_true) | set(y_pred)) if labels is None else list(labels)
+    index = {label: i for i, label in enumerate(labels)}
+    if len(index) != len(labels):
+        raise ValueError(f"labels ({labels!r}) must not repeat a label")
+    matrix = [[0] * len(labels) for _ in labels]
+    for t, p in zip(y_true, y_pred, strict=True):
+        if t in index and p in index:  # sklearn also ignores labels left out of ``labels``
+            matrix[index[t]][index[p]] += 1
+    return matrix
 
 
 def f1(y_true: Sequence, y_pred: Sequence, average: str = "binary", pos_label=1) -> float:
@@ -104,49 +170,68 @@ def f1(y_true: Sequence, y_pred: Sequence, average: str = "binary", pos_label=1)
     per-class F1 over every label seen in ``y_true`` or ``y_pred``. An undefined F1 (no
     positive at all) is 0, as sklearn's default.
     """
-    y_true, y_pred = _check_pair(y_true, y_pred)
-    if average == "binary":
-        return _f1_of(pos_label, y_true, y_pred)
-    if average == "macro":
-        labels = set(y_true) | set(y_pred)
-        return sum(_f1_of(c, y_true, y_pred) for c in labels) / len(labels)
-    raise ValueError(f"average ({average!r}) must be 'binary' or 'macro'")
+    return _averaged(
+        lambda tp, fp, fn: 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
+        y_true,
+        y_pred,
+        average,
+        pos_label,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Question answering
 # ---------------------------------------------------------------------------------------------
-_ARTICLES = re.compile(r"\b(a|an|the|le|la|les|l|un|une|des|du)\b")
-_PUNCTUATION = set(string.punctuation) | set("«»’“”…")
+_ARTICLES = {
+    "en": re.compile(r"\b(a|an|the)\b"),  # SQuAD's official list
+    "fr": re.compile(r"\b(a|an|the|le|la|les|l|un|une|des|du)\b"),
+}
+_PUNCTUATION = set(string.punctuation)
+_PUNCTUATION_FR = _PUNCTUATION | set("«»’“”…")
 
 
-def normalize_answer(text: str) -> str:
-    """SQuAD normalisation, extended to French: lowercase, drop punctuation (replaced by a
-    space so that « l'eau » gives « l eau »), drop the articles a/an/the and
-    le/la/les/l'/un/une/des/du, squeeze whitespace."""
-    text = "".join(" " if ch in _PUNCTUATION else ch for ch in text.lower())
-    return " ".join(_ARTICLES.sub(" ", text).split())
+def normalize_answer(text: str, language: str = "fr") -> str:
+    """SQuAD's answer normalisation: lowercase, drop punctuation and articles, squeeze spaces.
+
+    ``language="en"`` is the official SQuAD v1.1 script: punctuation is deleted (« l'eau »
+    becomes « leau ») and only a/an/the are articles. ``"fr"`` (the default) replaces
+    punctuation, French quotes and the typographic apostrophe by a space (« l'eau » gives
+    « l eau ») and also drops le/la/les/l'/un/une/des/du.
+    """
+    if language not in _ARTICLES:
+        raise ValueError(f"language ({language!r}) must be 'fr' or 'en'")
+    text = text.lower()
+    if language == "en":
+        text = "".join(ch for ch in text if ch not in _PUNCTUATION)
+    else:
+        text = "".join(" " if ch in _PUNCTUATION_FR else ch for ch in text)
+    return " ".join(_ARTICLES[language].sub(" ", text).split())
 
 
-def exact_match(predictions: str | Sequence[str], references: str | Sequence[str]) -> float:
+def exact_match(
+    predictions: str | Sequence[str], references: str | Sequence[str], language: str = "fr"
+) -> float:
     """Fraction of predictions equal to their reference after :func:`normalize_answer`."""
     if isinstance(predictions, str):
         predictions, references = [predictions], [references]
     predictions, references = _check_pair(predictions, references)
     pairs = zip(predictions, references, strict=True)
-    return sum(normalize_answer(p) == normalize_answer(r) for p, r in pairs) / len(predictions)
+    return sum(
+        normalize_answer(p, language) == normalize_answer(r, language) for p, r in pairs
+    ) / len(predictions)
 
 
-def token_f1(prediction: str, reference: str) -> float:
+def token_f1(prediction: str, reference: str, language: str = "fr") -> float:
     """SQuAD's token-overlap F1 between a predicted and a reference answer (normalised)."""
-    pred, ref = normalize_answer(prediction).split(), normalize_answer(reference).split()
+    pred = normalize_answer(prediction, language).split()
+    ref = normalize_answer(reference, language).split()
     if not pred or not ref:
         return float(pred == ref)
-    common = sum((Counter(pred) & Counter(ref)).values())
+    common = sum((Counter(pred) & Counter(ref)).values())  # shared tokens, with multiplicity
     if common == 0:
         return 0.0
-    precision, recall = common / len(pred), common / len(ref)
-    return 2 * precision * recall / (precision + recall)
+    p, r = common / len(pred), common / len(ref)
+    return 2 * p * r / (p + r)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,3 +361,111 @@ def rouge(hypothesis: str, reference: str) -> dict[str, float]:
     lcs = _lcs_length(hyp, ref) if hyp and ref else 0
     scores["rougeL"] = _f(lcs, len(hyp), len(ref))
     return scores
+
+
+# ---------------------------------------------------------------------------------------------
+# BERTScore's idea: greedy matching of contextual token embeddings
+# ---------------------------------------------------------------------------------------------
+def greedy_match(candidate: torch.Tensor, reference: torch.Tensor) -> tuple[float, float, float]:
+    """BERTScore's (P, R, F1) from token embeddings ``candidate`` (m, d) and ``reference`` (n, d).
+
+    With unit vectors, sim[i, j] = cos(c_i, r_j); each candidate token is matched to its most
+    similar reference token (precision) and each reference token to its most similar candidate
+    token (recall): P = (1/m) Σ_i max_j sim[i, j], R = (1/n) Σ_j max_i sim[i, j], F1 = 2PR/(P+R).
+    """
+    c, r = torch.as_tensor(candidate), torch.as_tensor(reference)
+    if c.dim() != 2 or r.dim() != 2 or c.shape[1] != r.shape[1] or not len(c) or not len(r):
+        raise ValueError(
+            f"candidate {tuple(c.shape)} and reference {tuple(r.shape)} must be non-empty "
+            "(tokens, d) matrices with the same d"
+        )
+    c = torch.nn.functional.normalize(c.double(), dim=-1)
+    r = torch.nn.functional.normalize(r.double(), dim=-1)
+    sim = c @ r.T  # (m, n) cosine similarities
+    p = sim.max(dim=1).values.mean().item()  # best reference match of each candidate token
+    rec = sim.max(dim=0).values.mean().item()  # best candidate match of each reference token
+    return p, rec, 2 * p * rec / (p + rec) if p + rec > 0 else 0.0
+
+
+def _token_embeddings(text: str, model, tokenizer, layer: int) -> torch.Tensor:
+    """Contextual embeddings of ``text``'s tokens at hidden layer ``layer``, without the
+    special tokens ([CLS], [SEP]) that BERTScore leaves out."""
+    batch = tokenizer(text, return_tensors="pt", truncation=True)
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        out = model(**{k: v.to(device) for k, v in batch.items()}, output_hidden_states=True)
+    hidden = out.hidden_states[layer][0].float().cpu()
+    special = torch.tensor(
+        tokenizer.get_special_tokens_mask(
+            batch["input_ids"][0].tolist(), already_has_special_tokens=True
+        ),
+        dtype=torch.bool,
+    )
+    return hidden[~special]
+
+
+def bertscore(
+    candidates: Sequence[str], references: Sequence[str], model, tokenizer, layer: int = -1
+) -> list[dict[str, float]]:
+    """BERTScore (without idf weights nor baseline rescaling) of each candidate against its
+    reference, with the encoder ``model`` (e.g. MiniLM from ``load_encoder``) and its
+    ``tokenizer``: ``[{'P': ..., 'R': ..., 'F1': ...}, ...]`` from :func:`greedy_match` on the
+    hidden states of ``layer`` (the last by default)."""
+    if isinstance(candidates, str) or isinstance(references, str):
+        raise ValueError("candidates and references must be lists of strings, one per pair")
+    candidates, references = _check_pair(candidates, references)
+    scores = []
+    for cand, ref in zip(candidates, references, strict=True):
+        p, r, f = greedy_match(
+            _token_embeddings(cand, model, tokenizer, layer),
+            _token_embeddings(ref, model, tokenizer, layer),
+        )
+        scores.append({"P": p, "R": r, "F1": f})
+    return scores
+
+
+# ---------------------------------------------------------------------------------------------
+# LLM-as-a-judge: position bias
+# ---------------------------------------------------------------------------------------------
+def position_consistency(verdicts: Sequence[str], swapped: Sequence[str]) -> dict[str, float]:
+    """How a pairwise judge behaves when the two answers swap places.
+
+    ``verdicts[i]`` is "A" or "B", the answer preferred when answer 1 is shown first (as A);
+    ``swapped[i]`` the verdict on the same pair shown in the other order (answer 1 as B). A
+    judge that looks at the content gives opposite letters. Returns ``consistency`` (fraction
+    of pairs whose preferred *answer* survives the swap) and ``first_position_rate`` (fraction
+    of all 2N verdicts that chose whichever answer was shown first: 0.5 for an unbiased judge
+    on balanced pairs).
+    """
+    verdicts, swapped = _check_pair(verdicts, swapped)
+    if not set(verdicts) | set(swapped) <= {"A", "B"}:
+        raise ValueError("verdicts and swapped must contain only 'A' or 'B'")
+    consistent = sum(v != s for v, s in zip(verdicts, swapped, strict=True))
+    first = sum(v == "A" for v in verdicts) + sum(s == "A" for s in swapped)
+    return {
+        "consistency": consistent / len(verdicts),
+        "first_position_rate": first / (2 * len(verdicts)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Contamination: n-gram overlap between a test item and a corpus
+# ---------------------------------------------------------------------------------------------
+def word_ngrams(text: str, n: int = 13) -> set[tuple[str, ...]]:
+    """The set of word n-grams of ``text`` (lowercased runs of letters and digits)."""
+    n = check_int(n, "n (the n-gram length in words)", minimum=1)
+    words = _WORD.findall(text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def ngram_overlap(item: str, corpus: str | set, n: int = 13) -> float:
+    """Fraction of the word n-grams of a test ``item`` that also occur in ``corpus``.
+
+    GPT-3 (Brown et al., 2020) flagged a benchmark item as contaminated when one of its
+    13-grams appeared in the training data. ``corpus`` is a text or a set already built by
+    :func:`word_ngrams` (build it once for many items). An item shorter than n words has no
+    n-gram: its overlap is 0.
+    """
+    grams = word_ngrams(item, n)
+    corpus_grams = corpus if isinstance(corpus, set) else word_ngrams(corpus, n)
+    return len(grams & corpus_grams) / len(grams) if grams else 0.0
