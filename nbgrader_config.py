@@ -43,6 +43,9 @@ c.ClearSolutions.text_stub = "VOTRE RÉPONSE ICI"
 # Student markdown and outputs are rendered without scripts or event attributes, in the feedback
 # pages and in the formgrader (which renders submissions in the instructor's Jupyter session).
 c.HTMLExporter.sanitize_html = True
+# The formgrader's own template ("formgrade") ignores sanitize_html (only nbconvert's templates
+# read it): a preprocessor of the exporter itself cleans markdown and outputs in every template.
+c.HTMLExporter.preprocessors = ["nbconvert.preprocessors.sanitize.SanitizeHTML"]
 c.GenerateFeedback.preprocessors = [
     GetGrades,
     CSSHTMLHeaderPreprocessor,
