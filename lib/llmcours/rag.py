@@ -7,14 +7,24 @@ The pipeline of the course, in four steps:
    normalisation, exactly as ``sentence-transformers``) and store the vectors (:class:`Retriever`);
 3. embed the question q and return the k chunks d with the highest cosine similarity
 
-       sim(q, d) = q · d / (‖q‖ ‖d‖)      (a dot product, since the vectors are normalised);
+       sim(q, d) = q · d / (‖q‖ ‖d‖)      (a dot product, since the vectors are normalised),
 
-4. put them in a prompt (:func:`build_prompt`) and let a language model answer (:func:`answer`).
+   by exact search (:func:`top_k_cosine`, every vector is scored) or with a faiss index
+   (:class:`VectorIndex`: ``"flat"`` is exact, ``"ivf"`` and ``"hnsw"`` are approximate);
+4. put them in a prompt with numbered sources (:func:`build_prompt`) and let a language model
+   answer, citing them (:func:`answer`).
+
+Evaluation: :func:`recall_at_k` for the retrieval (share of questions with a relevant chunk in
+the top k); for the answer, two crude automatic proxies of faithfulness, :func:`support_score`
+(share of the answer's content words found in the retrieved passages) and
+:func:`cited_sources` (the [n] the answer cites).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import math
+import re
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -26,9 +36,15 @@ __all__ = [
     "chunk_text",
     "MeanPoolingEncoder",
     "Retriever",
+    "top_k_cosine",
+    "VectorIndex",
     "build_prompt",
     "answer",
     "hf_generate_fn",
+    "recall_at_k",
+    "content_words",
+    "support_score",
+    "cited_sources",
 ]
 
 
@@ -120,12 +136,103 @@ class Retriever:
         k = check_int(k, "k", minimum=1)
         if not self.documents:
             raise ValueError("the retriever is empty: call add(documents) first")
-        scores = self.embeddings @ self.embed([query])[0]
-        top = torch.topk(scores, min(k, len(self.documents)))
+        scores, ids = top_k_cosine(self.embeddings, self.embed([query]), k)
         return [
-            (s, self.documents[i])
-            for s, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)
+            (s, self.documents[i]) for s, i in zip(scores[0].tolist(), ids[0].tolist(), strict=True)
         ]
+
+
+def top_k_cosine(
+    embeddings: torch.Tensor, queries: torch.Tensor, k: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact search: the ``k`` rows of ``embeddings`` (N, d) most cosine-similar to each query.
+
+    Every one of the N vectors is scored (a (Q, d) × (d, N) product, O(N·d) per query).
+    Returns ``(scores, ids)``, both (Q, min(k, N)), best first.
+    """
+    k = check_int(k, "k", minimum=1)
+    queries = torch.as_tensor(queries, dtype=torch.float32)
+    embeddings = torch.as_tensor(embeddings, dtype=torch.float32)
+    queries = queries.unsqueeze(0) if queries.ndim == 1 else queries
+    if embeddings.ndim != 2 or queries.shape[-1] != embeddings.shape[-1]:
+        raise ValueError(
+            f"embeddings {tuple(embeddings.shape)} and queries {tuple(queries.shape)}: "
+            "expected (N, d) and (Q, d) with the same d"
+        )
+    scores = F.normalize(queries, dim=-1) @ F.normalize(embeddings, dim=-1).T  # (Q, N)
+    top = torch.topk(scores, min(k, embeddings.shape[0]), dim=-1)
+    return top.values, top.indices
+
+
+class VectorIndex:
+    """Cosine top-k search with a faiss index (Johnson et al., 2019) over normalised vectors.
+
+    ``kind``: ``"flat"`` compares the query with every vector, like :func:`top_k_cosine`
+    (``IndexFlatIP``); ``"ivf"`` first clusters the vectors into ``nlist`` cells (k-means) and
+    searches only the ``nprobe`` cells whose centroids are closest to the query
+    (``IndexIVFFlat``); ``"hnsw"`` walks a graph of near neighbours (``IndexHNSWFlat``,
+    ``m`` links per vector, ``ef_search`` candidates kept). The last two are approximate: they
+    may miss a true neighbour (measure it with :func:`recall_at_k`).
+    """
+
+    KINDS = ("flat", "ivf", "hnsw")
+
+    def __init__(self, dim: int, kind: str = "flat", nlist: int = 100, nprobe: int = 8,
+                 m: int = 32, ef_search: int = 64, train_size: int | None = None) -> None:
+        import faiss  # only needed here: the rest of the module works without it
+
+        self.dim = check_int(dim, "dim", minimum=1)
+        if kind not in self.KINDS:
+            raise ValueError(f"kind ({kind!r}) must be one of {self.KINDS}")
+        self.kind, self.train_size = kind, train_size
+        metric = faiss.METRIC_INNER_PRODUCT  # inner product of unit vectors = cosine
+        if kind == "flat":
+            self.index = faiss.IndexFlatIP(self.dim)
+        elif kind == "ivf":
+            self._quantizer = faiss.IndexFlatIP(self.dim)  # keep it alive: faiss does not own it
+            self.index = faiss.IndexIVFFlat(
+                self._quantizer, self.dim, check_int(nlist, "nlist", minimum=1), metric
+            )
+            self.index.nprobe = min(check_int(nprobe, "nprobe", minimum=1), nlist)
+        else:
+            self.index = faiss.IndexHNSWFlat(self.dim, check_int(m, "m", minimum=2), metric)
+            self.index.hnsw.efSearch = check_int(ef_search, "ef_search", minimum=1)
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def _as_array(self, vectors: Any, name: str):
+        x = torch.as_tensor(vectors, dtype=torch.float32)
+        x = x.unsqueeze(0) if x.ndim == 1 else x
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"{name} has shape {tuple(x.shape)}: expected (n, {self.dim})")
+        return F.normalize(x, dim=-1).contiguous().numpy()
+
+    def add(self, vectors: Any) -> None:
+        """Add (n, dim) vectors (normalised here); an ``"ivf"`` index is trained on the first
+        call, on the vectors themselves (or on ``train_size`` of them, drawn without
+        replacement with a fixed seed)."""
+        x = self._as_array(vectors, "vectors")
+        if not self.index.is_trained:
+            sample = x
+            if self.train_size is not None and self.train_size < len(x):
+                g = torch.Generator().manual_seed(0)
+                sample = x[torch.randperm(len(x), generator=g)[: self.train_size].numpy()]
+            if len(sample) < self.index.nlist:
+                raise ValueError(
+                    f"{len(sample)} training vectors for nlist={self.index.nlist} cells: "
+                    "give at least nlist vectors"
+                )
+            self.index.train(sample)
+        self.index.add(x)
+
+    def search(self, queries: Any, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(scores, ids)``, both (Q, k), best first, as :func:`top_k_cosine`."""
+        k = check_int(k, "k", minimum=1)
+        if len(self) == 0:
+            raise ValueError("the index is empty: call add(vectors) first")
+        scores, ids = self.index.search(self._as_array(queries, "queries"), min(k, len(self)))
+        return torch.from_numpy(scores), torch.from_numpy(ids)
 
 
 def build_prompt(question: str, passages: str | Sequence[str | tuple[float, str]]) -> str:
@@ -141,7 +248,8 @@ def build_prompt(question: str, passages: str | Sequence[str | tuple[float, str]
         raise ValueError("passages must be texts or (score, text) pairs from Retriever.search")
     context = "\n".join(f"[{i}] {t}" for i, t in enumerate(texts, start=1))
     return (
-        "Réponds à la question en t'appuyant uniquement sur les documents ci-dessous. "
+        "Réponds à la question en t'appuyant uniquement sur les documents ci-dessous, et cite "
+        "entre crochets le numéro du document utilisé, par exemple [1]. "
         "Si la réponse n'y figure pas, réponds : « Je ne sais pas. »\n\n"
         f"Documents :\n{context}\n\n"
         f"Question : {question}\n"
@@ -191,3 +299,65 @@ def answer(
     passages = retriever.search(question, k)
     prompt = build_prompt(question, passages)
     return {"answer": generate_fn(prompt), "passages": passages, "prompt": prompt}
+
+
+def recall_at_k(
+    retrieved: Sequence[Sequence[Hashable]], relevant: Sequence[Collection[Hashable]], k: int
+) -> float:
+    """Share of the questions for which at least one relevant id is among the first ``k``
+    retrieved ids: (1/Q) Σ_q 1[ retrieved_q[:k] ∩ relevant_q ≠ ∅ ].
+
+    ``retrieved[q]``: the ids returned for question q, best first; ``relevant[q]``: the ids that
+    answer it (a question with no relevant id counts as a miss).
+    """
+    k = check_int(k, "k", minimum=1)
+    if len(retrieved) != len(relevant):
+        raise ValueError(
+            f"retrieved ({len(retrieved)} questions) and relevant ({len(relevant)}) must have "
+            "the same length"
+        )
+    if not retrieved:
+        raise ValueError("retrieved is empty: give the results of at least one question")
+    hits = [bool(set(list(r)[:k]) & set(rel)) for r, rel in zip(retrieved, relevant, strict=True)]
+    return sum(hits) / len(hits)
+
+
+# Frequent French words that carry no content: the answer's "content words" are the others.
+_STOPWORDS = frozenset(
+    """alors aussi autre avec avoir cela celle celui cette ceux chaque comme dans donc elle elles
+    encore entre être fait faire leur leurs mais même moins nous par parce pour plus quand que
+    quel quelle quels qui sans selon sont sous tous tout toute toutes très une vous était
+    document documents question réponse réponds""".split()
+)
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def content_words(text: str, min_length: int = 4) -> set[str]:
+    """The lower-cased words of ``text`` with at least ``min_length`` letters, minus a short
+    list of French function words (and the prompt's own words « document », « question »…)."""
+    min_length = check_int(min_length, "min_length", minimum=1)
+    words = {w.lower() for w in _WORD.findall(text)}
+    return {w for w in words if len(w) >= min_length and w not in _STOPWORDS}
+
+
+def support_score(answer: str, passages: str | Sequence[str | tuple[float, str]]) -> float:
+    """Share of the answer's content words that appear in the passages (a faithfulness proxy).
+
+    1.0: every content word of the answer is in the sources; NaN: the answer has no content word
+    (« 2 », « Je ne sais pas. »). A crude proxy: it rewards copying, ignores meaning, negation
+    and paraphrase, and says nothing about whether the answer answers the question.
+    """
+    if isinstance(passages, str):
+        passages = [passages]
+    texts = [p[1] if isinstance(p, tuple) else p for p in passages]
+    words = content_words(answer)
+    if not words:
+        return math.nan
+    source = content_words(" ".join(texts))
+    return len(words & source) / len(words)
+
+
+def cited_sources(answer: str) -> list[int]:
+    """The source numbers the answer cites as ``[n]`` (or ``[1, 3]``), sorted, without repeats."""
+    found = re.findall(r"\[(\d+(?:\s*,\s*\d+)*)\]", answer)
+    return sorted({int(n) for group in found for n in group.split(",")})
