@@ -116,7 +116,7 @@ def rnn_block(X, W_x, W_h, b, h0=None):
     H = W_h.shape[0]
     entrees = torch.einsum("btd,hd->bth", X, W_x) + b
     sorties = X.new_empty(B, T, H)
-    h = torch.zeros(B, H, dtype=X.dtype) if h0 is None else h0.clone()
+    h = X.new_zeros(B, H) if h0 is None else h0.clone()
     for t in range(T):
         h = torch.tanh(entrees[:, t] + h @ W_h.T)
         sorties[:, t] = h
@@ -130,8 +130,8 @@ def self_attention(X, W_q, W_k, W_v, causal=False):
     scores = torch.einsum("bik,bjk->bij", Q, K) * Q.shape[-1] ** -0.5
     if causal:
         T = scores.shape[-1]
-        permis = torch.tril(torch.ones(T, T)).bool()
-        scores = torch.where(permis, scores, torch.tensor(float("-inf")))
+        permis = torch.tril(torch.ones(T, T, device=scores.device)).bool()
+        scores = torch.where(permis, scores, float("-inf"))
     poids = torch.exp(scores - scores.amax(dim=-1, keepdim=True))
     poids = poids / poids.sum(dim=-1, keepdim=True)
     return torch.einsum("bij,bjv->biv", poids, V)
