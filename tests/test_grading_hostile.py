@@ -75,6 +75,33 @@ class Toujours:
 def carre(x):
     return Toujours()
 '''
+# Blinds a guard that would run through `exec`/`repr` looked up in the notebook's namespace:
+# the real exec runs, then the report is emptied; the AST transformer then silences every test.
+EXEC_ATTACK = '''
+import builtins
+_vrai_exec = builtins.exec
+
+def exec(source, ns=None, *args):
+    _vrai_exec(source, ns, *args)
+    if isinstance(ns, dict) and "result" in ns:
+        ns["result"] = []
+''' + AST_ATTACK
+# Hidden tests compare plain values (`type(v) is int and int(v) == 49`): redefining those names
+# in the notebook would turn them into rigged comparisons.
+NAMES_ATTACK = '''
+class Toujours:
+    def __eq__(self, other):
+        return True
+
+def int(x):
+    return Toujours()
+
+def type(x):
+    return int
+
+def carre(x):
+    return Toujours()
+'''
 MATH_ATTACK = '''
 import math
 math.sqrt = lambda x: 1.0
@@ -151,7 +178,7 @@ def _copy(patches=None, after=None, markdown=None, duplicate=False, bonus=False)
 ROOT = Path()  # set by the fixture before the copies are built
 NAMES = ["Honnête Un", "Vide Deux", "Ast Magique", "Crochet Faux", "Egal Toujours",
          "Math Remplace", "Espion Curieux", "Demon Caché", "Sortie Brutale", "Double Test",
-         "Page Piégée"]
+         "Page Piégée", "Exec Masqué", "Noms Truqués"]
 
 
 def _cases(course: Path) -> dict[str, dict]:
@@ -175,6 +202,10 @@ def _cases(course: Path) -> dict[str, dict]:
                             exact=True),
         "Page Piégée": dict(nb=_copy(after={"test-racine": HTML_CODE}, markdown=HTML_MARKDOWN),
                             max=FULL, flags=False, exact=True),
+        "Exec Masqué": dict(nb=_copy(BLANK, after={"setup": EXEC_ATTACK}), max=0,
+                            flags="ast_transformers"),
+        "Noms Truqués": dict(nb=_copy({"carre": NAMES_ATTACK}), max=1 + 2,
+                             flags="nom prédéfini redéfini : int"),
     }
 
 

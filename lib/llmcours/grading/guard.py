@@ -7,6 +7,10 @@ it can and reports it:
 
 - IPython AST transformers, input transformers, event callbacks, display and exception hooks,
   shell methods, trace and profile functions defined by the student's code;
+- builtins a hidden test calls (``int``, ``float``, ``type``, ``isinstance``...) redefined in
+  the notebook's namespace (removed), or replaced in the builtins module (put back where the
+  original is known); the guard itself reaches the real builtins from a literal, so redefining
+  ``exec``, ``repr`` or ``get_ipython`` does not blind it;
 - functions or methods of ``torch``, ``numpy``, ``math``, ``transformers``, ``llmcours`` (and
   the standard modules the guard relies on) replaced by the student's code, and methods of
   library objects of the student's namespace replaced on the instance (``tokenizer.encode =
@@ -41,17 +45,28 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Unicode
 
-__all__ = ["GUARD", "GuardedExecute", "MAX_OUTPUT"]
+__all__ = ["GUARD", "GuardedExecute", "MAX_OUTPUT", "SHADOWED"]
 
 MAX_OUTPUT = 100_000  # characters of one output kept in the graded notebook
 WATCHED = ("torch", "numpy", "math", "transformers", "llmcours", "json", "os", "posixpath",
            "builtins", "operator", "functools", "IPython", "ipykernel")
+# Builtins a hidden test may call on a student's value (see GUARD).
+SHADOWED = ("int", "float", "str", "bool", "list", "tuple", "dict", "set", "type", "isinstance",
+            "issubclass", "len", "abs", "round", "sum", "min", "max", "all", "any", "sorted",
+            "range", "zip", "repr", "exec", "eval", "compile", "getattr", "hasattr",
+            "__import__")
+# The real builtins, reached from a literal through attribute lookups only: no name that the
+# student's namespace could redefine (``exec``, ``repr``, ``get_ipython``, ``__builtins__``).
+REAL_BUILTINS = ("[c for c in ().__class__.__base__.__subclasses__() if c.__module__ == 'codecs'"
+                 " and c.__name__ == 'IncrementalEncoder'][0].__init__.__globals__['__builtins__']")
 
 GUARD = r'''
-def _llmcours_guard(trusted, watched):
+def _llmcours_guard(trusted, watched, real, shadowed):
     import sys as _sys
     from types import FunctionType as _FunctionType
-    ip = get_ipython()  # noqa: F821
+
+    from IPython.core.interactiveshell import InteractiveShell as _Shell
+    ip = _Shell._instance  # not get_ipython(): a student may redefine that name
     found, seen = [], {}
 
     def foreign(obj):
@@ -154,10 +169,41 @@ def _llmcours_guard(trusted, watched):
                       if not name.startswith("__") and callable(attr) and foreign(attr)]
         except Exception:
             continue
+    # Names a hidden test relies on (int, float, type, isinstance...): a student function or
+    # class under that name in the notebook's namespace, a replaced __builtins__, or a builtin
+    # replaced in the builtins module itself would turn `type(x) is int and int(x) == 49` into
+    # a rigged comparison. Shadows are removed; replaced builtins are put back when the real
+    # one is known from a literal (the types), and reported in any case.
+    module = real["exec"].__self__
+    ns = ip.user_ns
+    if ns.get("__builtins__") is not module and ns.get("__builtins__") is not real:
+        found.append("__builtins__ remplacé")
+        ns["__builtins__"] = module
+    literal_types = {"int": (0).__class__, "float": (0.0).__class__, "str": "".__class__,
+                     "bool": True.__class__, "list": [].__class__, "tuple": ().__class__,
+                     "dict": {}.__class__, "set": {0}.__class__, "type": ().__class__.__class__}
+    builtin_function = [].append.__class__
+    for name in shadowed:
+        value = ns.get(name, real.get(name))
+        if name in ns and value is not real.get(name) and callable(value):
+            found.append("nom prédéfini redéfini : " + name)
+            del ns[name]
+        original = real.get(name)
+        if name in literal_types:
+            if original is not literal_types[name]:
+                found.append("builtins." + name + " (rétabli)")
+                real[name] = literal_types[name]
+        elif original is not None and not (
+                original.__class__ is builtin_function and original.__self__ is module
+                and original.__name__ == name
+                # a type written in C (range, zip): never a heap type, unlike a class of a cell
+                or isinstance(original, ().__class__.__class__) and not original.__flags__ & 512
+                and original.__name__ == name):
+            found.append("builtins." + name)
     return sorted(set(found))
 
 
-result = _llmcours_guard(%r, %r)
+result = _llmcours_guard(%r, %r, __builtins__, %r)
 '''
 
 
@@ -252,9 +298,9 @@ class GuardedExecute(Execute):
     async def _guard(self, cell_index: int) -> None:
         """Run :data:`GUARD` as a user expression: evaluated by the shell as it is, without the
         input transformers or the cell hooks a student may have installed."""
-        source = GUARD % (_trusted_prefixes(), WATCHED)
-        expression = ("(lambda ns: (exec(ns['source'], ns), repr(ns['result']))[1])"
-                      f"({{'source': {source!r}, 'get_ipython': get_ipython}})")
+        source = GUARD % (_trusted_prefixes(), WATCHED, SHADOWED)
+        expression = ("(lambda b, ns: (b['exec'](ns['source'], ns), b['repr'](ns['result']))[1])"
+                      f"({REAL_BUILTINS}, {{'source': {source!r}, '__builtins__': {REAL_BUILTINS}}})")
         msg_id = self.kc.execute("", silent=True, store_history=False,
                                  user_expressions={"guard": expression})
         reply = await self.async_wait_for_reply(msg_id)
