@@ -14,51 +14,43 @@ from _draw import COLORS, arrow, box, canvas, label, save  # noqa: E402
 from matplotlib.patches import FancyBboxPatch  # noqa: E402
 
 
+def stage(ax, x: float, title: str, steps: list[tuple[str, str]], middle: str = "") -> None:
+    """One column of the pipeline: a dashed frame, its title and three boxes top to bottom."""
+    ax.add_patch(FancyBboxPatch((x - 2.05, 0.2), 4.1, 5.2,
+                                boxstyle="round,pad=0.02,rounding_size=0.12", facecolor="none",
+                                edgecolor=COLORS["grey"], linewidth=1.0, linestyle="--"))
+    label(ax, x, 5.7, title, fontsize=12, fontweight="bold")
+    for y, (text, color) in zip((4.6, 3.0, 1.3), steps, strict=True):
+        box(ax, x, y, 3.4, 0.85, text, color=COLORS[color], fontsize=10)
+    arrow(ax, (x, 4.18), (x, 3.47))
+    arrow(ax, (x, 2.53), (x, 1.77), text=middle, fontsize=9)
+
+
 def rlhf_pipeline() -> None:
     """SFT on demonstrations → reward model on comparisons → PPO against the reward model."""
     fig, ax = canvas(13.6, 6.0)
-    columns = [(2.1, "Étape 1 : affinage supervisé"), (6.6, "Étape 2 : modèle de récompense"),
-               (11.1, "Étape 3 : optimisation par PPO")]
-    for x, title in columns:
-        ax.add_patch(FancyBboxPatch(
-            (x - 2.05, 0.2), 4.1, 5.2, boxstyle="round,pad=0.02,rounding_size=0.12",
-            facecolor="none", edgecolor=COLORS["grey"], linewidth=1.0, linestyle="--"))
-        label(ax, x, 5.7, title, fontsize=12, fontweight="bold")
-    # stage 1
-    x = columns[0][0]
-    box(ax, x, 4.6, 3.4, 0.8, "un prompt $x$ et une réponse\nécrite par un annotateur",
-        color=COLORS["input"], fontsize=10)
-    box(ax, x, 3.0, 3.4, 0.9, "affinage du modèle pré-entraîné\n$-\\sum_t \\log f_\\theta(y_t \\mid x, y_{<t})$",
-        color=COLORS["op"], fontsize=10)
-    box(ax, x, 1.3, 3.4, 0.9, "modèle SFT\n= politique de référence $f_{\\mathrm{ref}}$",
-        color=COLORS["output"], fontsize=10)
-    arrow(ax, (x, 4.18), (x, 3.47))
-    arrow(ax, (x, 2.53), (x, 1.77))
-    # stage 2
-    x = columns[1][0]
-    box(ax, x, 4.6, 3.4, 0.8, "le modèle SFT génère $K$ réponses\n$y_1, \\ldots, y_K$ à un prompt $x$",
-        color=COLORS["input"], fontsize=10)
-    box(ax, x, 3.0, 3.4, 0.9, "un annotateur les classe :\n$y_2 \\succ y_1 \\succ y_4 \\succ y_3$",
-        color=COLORS["hidden"], fontsize=10)
-    box(ax, x, 1.3, 3.4, 0.9, "modèle de récompense $r_\\phi(x, y)$\nperte $-\\log \\sigma(r^+ - r^-)$",
-        color=COLORS["output"], fontsize=10)
-    arrow(ax, (x, 4.18), (x, 3.47))
-    arrow(ax, (x, 2.53), (x, 1.77), text="$K(K-1)/2$ paires", fontsize=9)
-    # stage 3
-    x = columns[2][0]
-    box(ax, x, 4.6, 3.4, 0.8, "la politique $f_\\theta$ (initialisée à $f_{\\mathrm{ref}}$)\ngénère $y$ pour un prompt $x$",
-        color=COLORS["input"], fontsize=10)
-    box(ax, x, 3.0, 3.4, 0.9, "récompense $r_\\phi(x, y)$\n$-\\ \\beta\\,(\\log f_\\theta(y \\mid x) - \\log f_{\\mathrm{ref}}(y \\mid x))$",
-        color=COLORS["hidden"], fontsize=10)
-    box(ax, x, 1.3, 3.4, 0.9, "pas de PPO : objectif écrêté\nmin(ρ Â, clip(ρ, 1 ± ε) Â)",
-        color=COLORS["op"], fontsize=10)
-    arrow(ax, (x, 4.18), (x, 3.47))
-    arrow(ax, (x, 2.53), (x, 1.77))
+    columns = (2.1, 6.6, 11.1)
+    stage(ax, columns[0], "Étape 1 : affinage supervisé", [
+        ("un prompt $x$ et une réponse\nécrite par un annotateur", "input"),
+        ("affinage du modèle pré-entraîné\n$-\\sum_t \\log f_\\theta(y_t \\mid x, y_{<t})$", "op"),
+        ("modèle SFT\n= politique de référence $f_{\\mathrm{ref}}$", "output")])
+    stage(ax, columns[1], "Étape 2 : modèle de récompense", [
+        ("le modèle SFT génère $K$ réponses\n$y_1, \\ldots, y_K$ à un prompt $x$", "input"),
+        ("un annotateur les classe :\n$y_2 \\succ y_1 \\succ y_4 \\succ y_3$", "hidden"),
+        ("modèle de récompense $r_\\phi(x, y)$\nperte $-\\log \\sigma(r^+ - r^-)$", "output")],
+        middle="$K(K-1)/2$ paires")
+    stage(ax, columns[2], "Étape 3 : optimisation par PPO", [
+        ("la politique $f_\\theta$ (initialisée à $f_{\\mathrm{ref}}$)\ngénère $y$ pour un prompt $x$",
+         "input"),
+        ("récompense $r_\\phi(x, y)$\n$-\\ \\beta\\,(\\log f_\\theta(y \\mid x) - \\log f_{\\mathrm{ref}}(y \\mid x))$",
+         "hidden"),
+        ("pas de PPO : objectif écrêté\nmin(ρ Â, clip(ρ, 1 ± ε) Â)", "op")])
+    x = columns[2]
     arrow(ax, (x + 1.72, 1.3), (x + 1.72, 4.6), rad=0.15, color=COLORS["blue"])
     label(ax, x + 2.45, 2.95, "boucle", fontsize=9, color=COLORS["blue"], rotation=90)
     # links between stages
-    arrow(ax, (columns[0][0] + 1.72, 1.3), (columns[1][0] - 1.72, 4.6), color=COLORS["red"])
-    arrow(ax, (columns[1][0] + 1.72, 1.3), (columns[2][0] - 1.72, 3.0), color=COLORS["red"])
+    arrow(ax, (columns[0] + 1.72, 1.3), (columns[1] - 1.72, 4.6), color=COLORS["red"])
+    arrow(ax, (columns[1] + 1.72, 1.3), (columns[2] - 1.72, 3.0), color=COLORS["red"])
     save(fig, "ch11_rlhf_pipeline")
 
 
