@@ -16,14 +16,17 @@ from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from llmcours.data import load_sentences
 from llmcours.metrics import (
+    JUDGE_PROMPT,
     accuracy,
     bertscore,
     bits_per_char,
     bleu,
+    choice_log_likelihoods,
     confusion_matrix,
     exact_match,
     f1,
     greedy_match,
+    judge_pair,
     ngram_overlap,
     normalize_answer,
     perplexity,
@@ -361,3 +364,43 @@ def test_ngram_overlap():
     assert ngram_overlap("LE PETIT CHAT, dort !", grams, n=3) == 1.0  # case and punctuation
     with pytest.raises(ValueError, match="n "):
         word_ngrams("a b", 0)
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    from llmcours.models import load_causal_lm
+
+    return load_causal_lm("smollm2")
+
+
+def test_choice_log_likelihoods_equal_one_sequence_at_a_time(smollm2):
+    from llmcours.models import token_log_probs
+
+    model, tokenizer = smollm2
+    context, choices = "La capitale de l'Italie est", [" Rome.", " Lisbonne la belle."]
+    got = choice_log_likelihoods(model, tokenizer, context, choices)  # one padded batch
+    n_context = len(tokenizer(context, add_special_tokens=False)["input_ids"])
+    for (total, n_tokens), choice in zip(got, choices, strict=True):
+        ids = tokenizer(context + choice, add_special_tokens=False)["input_ids"]
+        expected = token_log_probs(model, torch.tensor(ids))[n_context - 1 :].sum().item()
+        assert n_tokens == len(ids) - n_context
+        assert total == pytest.approx(expected, abs=1e-3)  # float32, padded vs alone
+    with pytest.raises(ValueError, match="choices"):
+        choice_log_likelihoods(model, tokenizer, context, " Rome.")
+    with pytest.raises(ValueError, match="context"):
+        choice_log_likelihoods(model, tokenizer, "", [" Rome."])
+
+
+def test_judge_pair_reads_the_letters_of_the_first_reply_token(smollm2):
+    model, tokenizer = smollm2
+    p = judge_pair(model, tokenizer, "Combien font 2 + 2 ?", "4.", "5.")
+    assert 0.0 < p < 1.0
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": JUDGE_PROMPT.format(
+            question="Combien font 2 + 2 ?", answer_a="4.", answer_b="5.")}],
+        tokenize=False, add_generation_prompt=True)
+    ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        logits = model(input_ids=ids).logits[0, -1]
+    a, b = (tokenizer.convert_tokens_to_ids(letter) for letter in "AB")
+    assert p == pytest.approx(torch.softmax(logits[[a, b]], dim=-1)[0].item(), abs=1e-5)

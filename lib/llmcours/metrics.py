@@ -15,7 +15,9 @@
 - BERTScore's greedy matching (Zhang et al., 2020): each token embedding is matched to its most
   cosine-similar token of the other text, P = mean over the candidate's tokens, R = mean over the
   reference's tokens, F1 = 2PR/(P+R) (no idf weighting, no baseline rescaling);
-- LLM-as-a-judge bookkeeping: how often a verdict survives swapping the two answers;
+- scoring with a causal LM: the log-likelihood of each choice of a multiple-choice item (as
+  MMLU and HellaSwag harnesses do), a pairwise judge (P("A") against P("B")), and how often its
+  verdict survives swapping the two answers (position bias);
 - contamination: the fraction of a test item's word n-grams found in a corpus (GPT-3's 13-gram
   overlap test).
 """
@@ -50,6 +52,8 @@ __all__ = [
     "position_consistency",
     "word_ngrams",
     "ngram_overlap",
+    "choice_log_likelihoods",
+    "judge_pair",
 ]
 
 
@@ -469,3 +473,71 @@ def ngram_overlap(item: str, corpus: str | set, n: int = 13) -> float:
     grams = word_ngrams(item, n)
     corpus_grams = corpus if isinstance(corpus, set) else word_ngrams(corpus, n)
     return len(grams & corpus_grams) / len(grams) if grams else 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring with a causal LM: multiple-choice benchmarks and a pairwise judge
+# ---------------------------------------------------------------------------------------------
+def choice_log_likelihoods(model, tokenizer, context: str, choices: Sequence[str]) -> list:
+    """``[(log P(choice | context), n_tokens), ...]``: how MMLU- and HellaSwag-style harnesses
+    score a multiple-choice item with a causal LM (the answer is the choice of highest total
+    log-probability, or of highest mean per token to correct for length).
+
+    Each choice is tokenized after the context (a choice usually begins with a space) and only
+    its own tokens are summed.
+    """
+    from .models import token_log_probs
+
+    if isinstance(choices, str) or not choices:
+        raise ValueError("choices must be a non-empty list of strings")
+    context_ids = tokenizer(context, add_special_tokens=False)["input_ids"]
+    if not context_ids:
+        raise ValueError("context is empty: the first choice token needs something to follow")
+    rows, starts = [], []
+    for choice in choices:
+        ids = tokenizer(context + choice, add_special_tokens=False)["input_ids"]
+        # the choice's tokens: those after the longest prefix shared with the context's tokens
+        shared = 0
+        while shared < min(len(context_ids), len(ids)) and context_ids[shared] == ids[shared]:
+            shared += 1
+        if shared == len(ids):
+            raise ValueError(f"choice {choice!r} adds no token to the context")
+        rows.append(ids)
+        starts.append(max(shared, 1))  # the first token of the text is never scored
+    # one batch, padded on the right: a causal model never looks at the padding that follows
+    width = max(len(ids) for ids in rows)
+    batch = torch.tensor([ids + [ids[-1]] * (width - len(ids)) for ids in rows])
+    log_probs = token_log_probs(model, batch).cpu()  # entry t − 1 scores token t
+    return [
+        (log_probs[i, start - 1 : len(ids) - 1].sum().item(), len(ids) - start)
+        for i, (ids, start) in enumerate(zip(rows, starts, strict=True))
+    ]
+
+
+JUDGE_PROMPT = (
+    "Voici une question et deux réponses.\n\nQuestion : {question}\n\n"
+    "Réponse A : {answer_a}\n\nRéponse B : {answer_b}\n\n"
+    "Quelle réponse est la meilleure ? Réponds seulement par la lettre A ou B."
+)
+
+
+def judge_pair(
+    model, tokenizer, question: str, answer_a: str, answer_b: str, template: str = JUDGE_PROMPT
+) -> float:
+    """An instruction-tuned causal LM as a pairwise judge: P(A) / (P(A) + P(B)), the
+    probabilities of the letters "A" and "B" as the first token of its reply to ``template``
+    (formatted with the question and the two answers, in the model's chat template)."""
+    messages = [
+        {
+            "role": "user",
+            "content": template.format(question=question, answer_a=answer_a, answer_b=answer_b),
+        }
+    ]
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    letters = [tokenizer(letter, add_special_tokens=False)["input_ids"][0] for letter in "AB"]
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        logits = model(input_ids=ids.to(device)).logits[0, -1].float()
+    p_a, p_b = torch.softmax(logits, dim=-1)[letters].tolist()
+    return p_a / (p_a + p_b)
