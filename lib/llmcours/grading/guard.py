@@ -11,6 +11,8 @@ it can and reports it:
   the notebook's namespace (removed), or replaced in the builtins module (put back where the
   original is known); the guard itself reaches the real builtins from a literal, so redefining
   ``exec``, ``repr`` or ``get_ipython`` does not blind it;
+- classes or functions of the notebook that define comparison methods (``__eq__`` always
+  true makes ``x == expected`` pass whatever the test expects): reported;
 - functions or methods of ``torch``, ``numpy``, ``math``, ``transformers``, ``llmcours`` (and
   the standard modules the guard relies on) replaced by the student's code, and methods of
   library objects of the student's namespace replaced on the instance (``tokenizer.encode =
@@ -55,13 +57,15 @@ SHADOWED = ("int", "float", "str", "bool", "list", "tuple", "dict", "set", "type
             "issubclass", "len", "abs", "round", "sum", "min", "max", "all", "any", "sorted",
             "range", "zip", "repr", "exec", "eval", "compile", "getattr", "hasattr",
             "__import__")
+# Methods that decide a comparison: a notebook defining one may be faking `==` (see GUARD).
+RIGGED = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__abs__"}
 # The real builtins, reached from a literal through attribute lookups only: no name that the
 # student's namespace could redefine (``exec``, ``repr``, ``get_ipython``, ``__builtins__``).
 REAL_BUILTINS = ("[c for c in ().__class__.__base__.__subclasses__() if c.__module__ == 'codecs'"
                  " and c.__name__ == 'IncrementalEncoder'][0].__init__.__globals__['__builtins__']")
 
 GUARD = r'''
-def _llmcours_guard(trusted, watched, real, shadowed):
+def _llmcours_guard(trusted, watched, real, shadowed, rigged):
     import sys as _sys
     from types import FunctionType as _FunctionType
 
@@ -200,10 +204,30 @@ def _llmcours_guard(trusted, watched, real, shadowed):
                 or isinstance(original, ().__class__.__class__) and not original.__flags__ & 512
                 and original.__name__ == name):
             found.append("builtins." + name)
+    # A value whose comparisons are rigged (`__eq__` always true...) passes `x == expected`
+    # whatever the hidden test expects. Functions and classes of the notebook that define or
+    # name such a method anywhere in their code are reported.
+    def rigs(code, depth=0):
+        names = set(code.co_names) | {c for c in code.co_consts if isinstance(c, str)}
+        if code.co_name in rigged or names & rigged:
+            return True
+        return depth < 20 and any(rigs(c, depth + 1) for c in code.co_consts
+                                  if isinstance(c, code.__class__))
+    for key, value in list(ns.items()):
+        try:
+            if isinstance(value, type) and value.__module__ == "__main__":
+                codes = [getattr(v, "__func__", v).__code__ for v in vars(value).values()
+                         if foreign(v)]
+                if set(vars(value)) & rigged or any(rigs(c) for c in codes):
+                    found.append("comparaison redéfinie : " + key)
+            elif foreign(value) and rigs(getattr(value, "__func__", value).__code__):
+                found.append("comparaison redéfinie : " + key)
+        except Exception:
+            continue
     return sorted(set(found))
 
 
-result = _llmcours_guard(%r, %r, __builtins__, %r)
+result = _llmcours_guard(%r, %r, __builtins__, %r, %r)
 '''
 
 
@@ -298,7 +322,7 @@ class GuardedExecute(Execute):
     async def _guard(self, cell_index: int) -> None:
         """Run :data:`GUARD` as a user expression: evaluated by the shell as it is, without the
         input transformers or the cell hooks a student may have installed."""
-        source = GUARD % (_trusted_prefixes(), WATCHED, SHADOWED)
+        source = GUARD % (_trusted_prefixes(), WATCHED, SHADOWED, RIGGED)
         expression = ("(lambda b, ns: (b['exec'](ns['source'], ns), b['repr'](ns['result']))[1])"
                       f"({REAL_BUILTINS}, {{'source': {source!r}, '__builtins__': {REAL_BUILTINS}}})")
         msg_id = self.kc.execute("", silent=True, store_history=False,
