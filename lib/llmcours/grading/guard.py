@@ -216,9 +216,15 @@ def _llmcours_guard(trusted, watched, real, shadowed, rigged):
     for key, value in list(ns.items()):
         try:
             if isinstance(value, type) and value.__module__ == "__main__":
-                codes = [getattr(v, "__func__", v).__code__ for v in vars(value).values()
+                generated = "__dataclass_fields__" in vars(value)  # value equality: honest
+
+                def made_by_dataclass(v):
+                    code = getattr(getattr(v, "__func__", v), "__code__", None)
+                    return generated and code is not None and code.co_filename == "<string>"
+                methods = {k: v for k, v in vars(value).items() if not made_by_dataclass(v)}
+                codes = [getattr(v, "__func__", v).__code__ for v in methods.values()
                          if foreign(v)]
-                if set(vars(value)) & rigged or any(rigs(c) for c in codes):
+                if set(methods) & rigged or any(rigs(c) for c in codes):
                     found.append("comparaison redéfinie : " + key)
             elif foreign(value) and rigs(getattr(value, "__func__", value).__code__):
                 found.append("comparaison redéfinie : " + key)
