@@ -24,6 +24,8 @@ DATA_FILES = [
     "phrases_fr.txt",
     "sentiment_fr/train.jsonl",
     "sentiment_fr/test.jsonl",
+    "instructions_fr.jsonl",
+    "preferences_fr.jsonl",
 ]
 WORD = re.compile(r"[^\W\d_]+")  # runs of letters: "l'été" -> "l", "été"
 

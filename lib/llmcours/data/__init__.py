@@ -9,7 +9,9 @@ inside the package, so nothing is downloaded:
 - ``sentiment_fr/{train,test}.jsonl``: ``{"text": str, "label": 0 | 1}`` per line, with
   0 = négatif and 1 = positif, balanced in each split;
 - ``instructions_fr.jsonl``: ``{"task", "instruction", "input", "output"}`` per line, French
-  (instruction, answer) pairs for instruction tuning (chapter 10).
+  (instruction, answer) pairs for instruction tuning (chapter 10);
+- ``preferences_fr.jsonl``: ``{"prompt", "answers"}`` per line, four French answers ranked
+  best first, the preference data of chapter 11 (``llmcours.alignment.load_preferences``).
 
 The sentiment set is read with the real ``datasets`` loader,
 ``load_dataset("json", data_files={"train": ..., "test": ...})``, and its ``label`` column is
