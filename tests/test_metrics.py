@@ -34,6 +34,7 @@ from llmcours.metrics import (
     precision,
     recall,
     rouge,
+    rouge_tokens,
     token_f1,
     word_ngrams,
 )
@@ -404,3 +405,11 @@ def test_judge_pair_reads_the_letters_of_the_first_reply_token(smollm2):
         logits = model(input_ids=ids).logits[0, -1]
     a, b = (tokenizer.convert_tokens_to_ids(letter) for letter in "AB")
     assert p == pytest.approx(torch.softmax(logits[[a, b]], dim=-1)[0].item(), abs=1e-5)
+
+
+def test_rouge_tokens_keep_accents_and_match_rouge_score_on_ascii():
+    from rouge_score import tokenize
+
+    assert rouge_tokens("L'élève a été reçu.") == ["l", "élève", "a", "été", "reçu"]
+    text = "The U.S. e-mail, don't x_y 2024!"
+    assert rouge_tokens(text) == tokenize.tokenize(text, None)

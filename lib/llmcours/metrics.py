@@ -47,6 +47,7 @@ __all__ = [
     "token_f1",
     "bleu",
     "rouge",
+    "rouge_tokens",
     "greedy_match",
     "bertscore",
     "position_consistency",
@@ -328,7 +329,7 @@ def bleu(
 _WORD = re.compile(r"[^\W_]+")
 
 
-def _rouge_tokens(text: str) -> list[str]:
+def rouge_tokens(text: str) -> list[str]:
     """Lowercase, then runs of Unicode letters and digits.
 
     On ASCII text this is exactly ``rouge_score``'s tokenizer ([a-z0-9]+). On French text it
@@ -355,7 +356,7 @@ def _lcs_length(a: list[str], b: list[str]) -> int:
 
 def rouge(hypothesis: str, reference: str) -> dict[str, float]:
     """ROUGE-1, ROUGE-2 and ROUGE-L F1 of one hypothesis against one reference (0–1)."""
-    hyp, ref = _rouge_tokens(hypothesis), _rouge_tokens(reference)
+    hyp, ref = rouge_tokens(hypothesis), rouge_tokens(reference)
     scores = {}
     for n in (1, 2):
         hyp_ngrams = Counter(tuple(hyp[i : i + n]) for i in range(len(hyp) - n + 1))
