@@ -1,8 +1,9 @@
 """The grading pipeline (``llmcours.grading``, ``llmcours grade``) on every lab of solutions/.
 
-One session fixture, shared by the xdist workers, copies the course to a temporary root, builds
-a Moodle-style zip of submissions per lab, and runs collect → autograde (2 jobs) → export →
-feedback → histogram once; the tests then read its results. Per lab: the solution scores every
+A session fixture, shared by the xdist workers, copies each lab to its own temporary course
+root, builds a Moodle-style zip of submissions, and runs collect → autograde → export →
+feedback → histogram once per lab (two labs at once, one per worker); the tests then read the
+results. Per lab: the solution scores every
 autograded point, the released version 0, and ``tests/grading_cases/<lab>.py``'s ``WRONG``
 passes the visible tests but loses ``LOSES`` to the hidden ones. TP1 also gets hostile
 submissions (infinite loop, memory bomb, deleted and edited tests, a search for solutions/,
@@ -124,24 +125,28 @@ def _moodle_zip(lab: str, path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def batch(tmp_path_factory) -> Path:
-    """A course root where every lab went through the whole pipeline (built once per run)."""
+def graded(tmp_path_factory):
+    """``graded(lab)``: a course root where ``lab`` went through the whole pipeline, built once
+    per run. Each lab has its own root and lock, so the two xdist workers grade two labs at
+    once (each with 2 jobs: kernel start and sandbox set-up leave the CPU idle otherwise)
+    instead of one worker grading all of them while the other waits."""
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
     shared = tmp_path_factory.getbasetemp().parent / f"grading-{run}" if run else \
         tmp_path_factory.getbasetemp() / "grading"
-    shared.mkdir(parents=True, exist_ok=True)
-    root = shared / "course"
-    with FileLock(str(shared / "lock")):
-        if not (root / "done.json").is_file():
-            shutil.rmtree(root, ignore_errors=True)
-            root.mkdir()
-            shutil.copy(REPO / "nbgrader_config.py", root)
-            for folder in ("solutions", "labs"):
-                shutil.copytree(REPO / folder, root / folder)
-            done = {}
-            for lab in LABS:
-                archive = _moodle_zip(lab, shared / f"{lab}.zip")
-                done[lab] = {
+
+    def grade(lab: str) -> Path:
+        base = shared / lab
+        base.mkdir(parents=True, exist_ok=True)
+        root = base / "course"
+        with FileLock(str(base / "lock")):
+            if not (root / "done.json").is_file():
+                shutil.rmtree(root, ignore_errors=True)
+                root.mkdir()
+                shutil.copy(REPO / "nbgrader_config.py", root)
+                for folder in ("solutions", "labs"):
+                    shutil.copytree(REPO / folder / lab, root / folder / lab)
+                archive = _moodle_zip(lab, base / f"{lab}.zip")
+                done = {
                     "collect": grading.collect(root, lab, archive),
                     "autograde": grading.autograde(root, lab, jobs=2, timeout=TIMEOUT,
                                                    threads=1, progress=False),
@@ -149,8 +154,17 @@ def batch(tmp_path_factory) -> Path:
                     "feedback": [str(p) for p in grading.feedback(root, lab)],
                     "png": str(grading.histogram(root, lab)),
                 }
-            (root / "done.json").write_text(json.dumps(done, indent=1), encoding="utf-8")
-    return root
+                (root / "done.json").write_text(json.dumps(done, indent=1), encoding="utf-8")
+        return root
+
+    return grade
+
+
+@pytest.fixture
+def batch(request, graded) -> Path:
+    """The graded course root of the test's ``lab`` parameter (TP1 for the hostile test)."""
+    callspec = getattr(request.node, "callspec", None)
+    return graded(callspec.params["lab"] if callspec and "lab" in callspec.params else "tp1")
 
 
 def _rows(root: Path, lab: str) -> dict[str, dict[str, str]]:
