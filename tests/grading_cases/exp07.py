@@ -21,6 +21,16 @@ def self_attention(X, W_q, W_k, W_v, causal=False):
 WRONG = {"self-attention": DIVISE_PAR_DK}
 LOSES = {"test-attention-cache", "test-attention-causal"}
 
+# The statement's input checks, shared by the two wrong slopes below.
+PENTE_ENTREE = '''
+def pente_loglog(longueurs, temps):
+    u, v = np.asarray(longueurs, dtype=float), np.asarray(temps, dtype=float)
+    if u.shape != v.shape or len(u) < 2:
+        raise ValueError("deux séquences de même longueur >= 2")
+    if (u <= 0).any() or (v <= 0).any():
+        raise ValueError("valeurs > 0 attendues")
+'''
+
 CASES = {
     # Stores the state before the update: the outputs are h_0 … h_{T-1}, shifted by one step
     # (causal, bounded, depends on the past: every visible check still holds).
@@ -78,23 +88,11 @@ def mesurer(fonction, argument, n=REPETITIONS, echauffement=1):
     return (time.perf_counter() - debut) / REPETITIONS
 '''}, "loses": {"test-mesurer-cache"}},
     # The slope of the two end points: exact on a perfect power law, not the least-squares fit.
-    "pente des extrémités": {"patches": {"pente-loglog": '''
-def pente_loglog(longueurs, temps):
-    u, v = np.asarray(longueurs, dtype=float), np.asarray(temps, dtype=float)
-    if u.shape != v.shape or len(u) < 2:
-        raise ValueError("deux séquences de même longueur >= 2")
-    if (u <= 0).any() or (v <= 0).any():
-        raise ValueError("valeurs > 0 attendues")
+    "pente des extrémités": {"patches": {"pente-loglog": PENTE_ENTREE + '''
     return float((math.log(v[-1]) - math.log(v[0])) / (math.log(u[-1]) - math.log(u[0])))
 '''}, "loses": {"test-pente-cache"}},
     # The mean of the local slopes between neighbours: exact on a perfect power law too.
-    "moyenne des pentes locales": {"patches": {"pente-loglog": '''
-def pente_loglog(longueurs, temps):
-    u, v = np.asarray(longueurs, dtype=float), np.asarray(temps, dtype=float)
-    if u.shape != v.shape or len(u) < 2:
-        raise ValueError("deux séquences de même longueur >= 2")
-    if (u <= 0).any() or (v <= 0).any():
-        raise ValueError("valeurs > 0 attendues")
+    "moyenne des pentes locales": {"patches": {"pente-loglog": PENTE_ENTREE + '''
     return float(np.mean(np.diff(np.log(v)) / np.diff(np.log(u))))
 '''}, "loses": {"test-pente-cache"}},
     # Counts Q Kᵀ but forgets the weighted average A V (T²·d operations).
