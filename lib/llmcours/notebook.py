@@ -3,7 +3,8 @@
 The book never pastes library code into a chapter: it calls :func:`show_source` on the
 function or class it teaches, so the reader sees exactly the code the tests check.
 :func:`progress` is the one progress bar of the course (``fit`` and the chapters' loops use it);
-:func:`fr` formats a number the French way for printed outputs meant for reading.
+:func:`fr` formats a number the French way for printed outputs meant for reading;
+:func:`select_config` picks a chapter's ``CONFIG`` (CPU or CUDA sizes, see ``CONFIG_ENV``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tqdm.std import tqdm as _std_tqdm
 
 from ._checks import check_int
 
-__all__ = ["PROGRESS_ENV", "fr", "progress", "show_source"]
+__all__ = ["CONFIG_ENV", "PROGRESS_ENV", "fr", "progress", "select_config", "show_source"]
 
 
 def show_source(obj: Any) -> Any:
@@ -96,3 +97,32 @@ def fr(x: float, decimals: int = 0, unit: str = "") -> str:
     decimals = check_int(decimals, "decimals", minimum=0)
     text = f"{float(x):,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
     return f"{text}\u00a0{unit}" if unit else text
+
+
+CONFIG_ENV = "LLMCOURS_CONFIG"
+# Under LLMCOURS_CONFIG=cuda on a CPU, the CUDA sizes run with these caps, so that every shape,
+# key and dtype path of the GPU configuration is exercised without hours of training.
+DRY_RUN_CAPS = {"steps": 3, "epochs": 1, "iterations": 3, "max_new_tokens": 4, "n_evals": 2,
+                "n_answers": 2, "n_shown": 2}
+
+
+def select_config(configs: dict[str, dict[str, Any]], device: Any) -> dict[str, Any]:
+    """Return ``configs["cuda"]`` on a GPU, else ``configs["cpu"]``.
+
+    ``LLMCOURS_CONFIG=cuda`` (or ``cpu``) forces a configuration. The CUDA one forced on a
+    machine without a GPU is a *dry run*: every integer whose key ends with one of
+    ``DRY_RUN_CAPS`` (``steps``, ``rm_steps``, ``max_new_tokens``…) is capped to its small value.
+    """
+    if set(configs) != {"cpu", "cuda"}:
+        raise ValueError(f"configs must have the keys 'cpu' and 'cuda', not {sorted(configs)}")
+    on_gpu = getattr(device, "type", str(device)) == "cuda"
+    name = os.environ.get(CONFIG_ENV, "").strip().lower() or ("cuda" if on_gpu else "cpu")
+    if name not in configs:
+        raise ValueError(f"{CONFIG_ENV} ({name!r}) must be 'cpu' or 'cuda'")
+    config = dict(configs[name])
+    if name == "cuda" and not on_gpu:
+        for key, value in config.items():
+            cap = next((c for suffix, c in DRY_RUN_CAPS.items() if key.endswith(suffix)), None)
+            if cap is not None and isinstance(value, int) and not isinstance(value, bool):
+                config[key] = min(value, cap)
+    return config
