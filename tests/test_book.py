@@ -131,3 +131,62 @@ def test_built_pages_show_their_figures_and_no_traceback():
         if shows and not re.search(r'<img [^>]*src="[^"]*_images/', text):
             bad.append(f"{page}: calls plt.show() but shows no figure (MPLBACKEND=Agg set?)")
     assert not bad, "\n".join(bad)
+
+
+DIRECTIVE = re.compile(r"^(```+|:::+)\{(figure|image|glue:figure)\}")
+OPTION = re.compile(r"^:[\w-]+:( .*)?$")
+MARKDOWN_PAGES = sorted(
+    p.relative_to(ROOT).as_posix()
+    for pattern in ("chapters/*.ipynb", "annexes/*.ipynb", "annexes/*.md", "intro.md")
+    for p in ROOT.glob(pattern)
+)
+
+
+def _markdown_sources(path: str) -> list[tuple[str, str]]:
+    """(where, text) for each markdown cell of a notebook, or the whole text of a .md page."""
+    if path.endswith(".md"):
+        return [(path, (ROOT / path).read_text(encoding="utf-8"))]
+    nb = nbformat.read(ROOT / path, as_version=4)
+    return [(f"{path} cell {c.get('id', i)}", c.source) for i, c in enumerate(nb.cells)
+            if c.cell_type == "markdown"]
+
+
+def figure_option_problems(text: str) -> list[str]:
+    """Lines of a figure's option block that MyST would not read as options.
+
+    In MyST, the options of a directive are the ``:key: value`` lines right after its first
+    line, up to the first line that is not one; a wrapped ``:alt:`` ends the block, so its
+    second line, the ``:name:`` and everything after them become the caption and the label
+    is never registered. A ``---`` YAML block is the way to write a long option.
+    """
+    problems = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if not DIRECTIVE.match(line):
+            continue
+        j = i + 1
+        if j < len(lines) and lines[j].strip() == "---":  # YAML options: anything goes inside
+            continue
+        while j < len(lines) and lines[j].strip():
+            if not OPTION.match(lines[j]):
+                problems.append(f"{line.strip()} → {lines[j].strip()[:60]!r}")
+                break
+            j += 1
+    return problems
+
+
+def test_figure_option_block_detector():
+    good = "```{figure} a.svg\n:alt: Un texte.\n:name: fig-a\n\nLégende.\n```"
+    wrapped = "```{figure} a.svg\n:alt: Un texte\n  qui continue.\n:name: fig-a\n\nLégende.\n```"
+    assert figure_option_problems(good) == []
+    assert figure_option_problems(wrapped) == ["```{figure} a.svg → 'qui continue.'"]
+    yaml_block = "```{figure} a.svg\n---\nalt: Un texte\n  qui continue.\nname: fig-a\n---\nLégende.\n```"
+    assert figure_option_problems(yaml_block) == []
+
+
+@pytest.mark.parametrize("path", MARKDOWN_PAGES)
+def test_figure_options_are_read_as_options(path):
+    """A wrapped ``:alt:`` puts the rest of the alt text and a literal ``:name: fig-…`` into
+    the caption and leaves the label unregistered (issue 19): every option on one line."""
+    bad = [f"{where}: {p}" for where, text in _markdown_sources(path) for p in figure_option_problems(text)]
+    assert not bad, "figure options MyST reads as caption (write each on one line):\n" + "\n".join(bad)
