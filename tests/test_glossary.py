@@ -33,6 +33,10 @@ REQUIRED = {
     "rappel", "matrice de confusion", "BERTScore", "LLM juge", "contamination", "courbe isoFLOP",
     "FlashAttention", "attention à fenêtre glissante", "mémorisation", "chevauchement",
     "index vectoriel", "recherche approchée", "fidélité",
+    # issue 19: terms chapters 8-14 use, and one French term for each English one
+    "divergence KL", "affinage supervisé", "MFU", "FLOP", "BM25", "reclassement", "loi de Goodhart",
+    "accumulation de gradient", "précision mixte", "correspondance exacte", "optimal en calcul",
+    "modèle instruit",
 }
 
 FENCE = re.compile(r"^\s*(```+|~~~+)\s*(\{[\w-]+\})?\s*(\S*)")
