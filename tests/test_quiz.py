@@ -290,16 +290,32 @@ def test_the_llmcours_command_has_quiz(course, tmp_path, capsys):
     assert cli.main(["quiz", "export", "--format", "gift", "-o", str(tmp_path / "q.gift")]) == 0
     assert (tmp_path / "q.gift").read_text(encoding="utf-8").startswith("// Banque")
     assert cli.main(["quiz", "export", "--format", "gift", "--chapters", "99"]) == 2
-    assert capsys.readouterr().err.startswith("llmcours quiz export: erreur : chapters ['99']")
+    assert capsys.readouterr().err.startswith(
+        "llmcours quiz export : erreur : chapitres absents de la banque : 99 ;")
+
+
+def test_quiz_export_reads_the_course_it_runs_in(tmp_path, monkeypatch, capsys):
+    """Not the bank of the checkout where llmcours is installed: the course around the current
+    folder, or --bank."""
+    bank_dir, _ = _bank(tmp_path, [GOOD])
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\n", encoding="utf-8")
+    (tmp_path / "chapters" / "sub").mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(tmp_path / "chapters" / "sub")
+    assert quiz.main(["check"]) == 0
+    assert capsys.readouterr().out.count("questions") == 1  # the one-file bank, not the course's
+    monkeypatch.chdir(ROOT)
+    assert quiz.main(["check", "--bank", str(bank_dir)]) == 0
+    assert capsys.readouterr().out.count("questions") == 1
+    assert quiz.main(["check", "--bank", str(tmp_path / "absent")]) == 2
+    assert "--bank" in capsys.readouterr().err
 
 
 def test_the_cli_prints_one_line_and_exits_2(tmp_path, monkeypatch, capsys):
     bank_dir, chapters = _bank(tmp_path, [{**GOOD, "choices": GOOD["choices"][1:] * 2}])
-    monkeypatch.setattr(quiz.bank, "BANK_DIR", bank_dir)
-    monkeypatch.setattr(quiz.bank, "CHAPTERS_DIR", chapters)
-    assert quiz.main(["export", "--format", "gift", "-o", str(tmp_path / "q.gift")]) == 2
+    assert quiz.main(["export", "--format", "gift", "--bank", str(bank_dir),
+                      "-o", str(tmp_path / "q.gift")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and err.startswith("llmcours quiz export: erreur : ") and "'x-one'" in err
+    assert "\n" not in err and err.startswith("llmcours quiz export : erreur : ") and "'x-one'" in err
 
 
 # ---------------------------------------------------------------- Moodle XML
@@ -366,7 +382,7 @@ def test_chosen_chapters_by_number_or_slug(bank, tmp_path, course):
     cats = [n.findtext("category/text") for n in ET.parse(out).getroot() if n.get("type") == "category"]
     assert [c.rsplit("/", 1)[1] for c in cats] == [
         c.category for c in bank if c.slug in ("attention_transformer", "bert_gpt_t5")]
-    with pytest.raises(ValueError, match=r"chapters \['42'\] not in the bank"):
+    with pytest.raises(ValueError, match=r"chapitres absents de la banque : 42 ;"):
         quiz.load_bank(chapters=["42"])
 
 
@@ -619,3 +635,12 @@ def test_the_quiz_answers_right_and_wrong_in_a_browser(chromium, site_url, bank,
         assert not problems["console"], f"console errors: {problems['console']}"
     finally:
         page.close()
+
+
+def test_quiz_command_never_imports_the_grading_wing():
+    """`llmcours quiz …` works where only the teaching library is installed (no nbgrader)."""
+    code = ("import sys; from llmcours.cli import main; rc = main(['quiz', 'check']); "
+            "assert rc == 0, rc; heavy = [m for m in ('nbgrader', 'llmcours.grading', 'nbformat') "
+            "if m in sys.modules]; assert not heavy, heavy")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -17,6 +17,25 @@ import sys
 
 __all__ = ["COMMANDS", "main"]
 
+# argparse's own messages, in French: everything the instructor reads is French.
+ARGPARSE_FR = {
+    "usage: ": "usage : ",
+    "positional arguments": "arguments",
+    "options": "options ",  # argparse adds the colon: « options : »
+    "show this help message and exit": "affiche cette aide et quitte",
+    "the following arguments are required: %s": "arguments obligatoires manquants : %s",
+    "unrecognized arguments: %s": "arguments inconnus : %s",
+    "invalid choice: %(value)r (choose from %(choices)s)":
+        "choix invalide : %(value)r (au choix : %(choices)s)",
+    "expected one argument": "une valeur est attendue",
+    "argument %(argument_name)s: %(message)s": "argument %(argument_name)s : %(message)s",
+    "%(prog)s: error: %(message)s\n": "%(prog)s : erreur : %(message)s\n",
+}
+
+
+def _french(message: str) -> str:
+    return ARGPARSE_FR.get(message, message)
+
 # subcommand -> module that registers it
 COMMANDS = {
     "grade": "llmcours.grading.cli",
@@ -24,17 +43,25 @@ COMMANDS = {
 }
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="llmcours", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    for module in COMMANDS.values():
-        importlib.import_module(module).register(commands)
+def _parser(argv: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llmcours", description="Les outils du cours : noter les TP, exporter le QCM.")
+    parser._positionals.title = "commandes "  # argparse adds the colon
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{grade,quiz}")
+    # Only the module of the command asked for is imported: `llmcours quiz export` never
+    # imports nbgrader, and `llmcours grade --help` does not wait for `quiz`.
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, module in COMMANDS.items():
+        if chosen in (None, name) or chosen not in COMMANDS:
+            importlib.import_module(module).register(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``llmcours`` script; returns the exit status."""
-    args = _parser().parse_args(argv)
+    argparse._ = _french  # argparse looks its messages up through this name at call time
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(argv).parse_args(argv)
     # nbgrader runs `alembic` by name: make this interpreter's bin/ visible even when the
     # virtual environment is not activated.
     bin_dir = os.path.dirname(sys.executable)
@@ -43,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except (ValueError, RuntimeError) as err:
-        print(f"llmcours {label}: erreur : {err}", file=sys.stderr)
+        print(f"llmcours {label} : erreur : {err}", file=sys.stderr)
         return 2
 
 

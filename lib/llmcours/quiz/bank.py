@@ -255,7 +255,8 @@ def load_bank(bank_dir: Path | None = None, chapters_dir: Path | None = None,
         wanted = [str(c) for c in chapters]
         known = {c.slug for c in bank} | {c.number for c in bank if c.number}
         if unknown := [w for w in wanted if w.zfill(2) not in known and w not in known]:
-            raise ValueError(f"chapters {unknown} not in the bank; known: {sorted(known)}")
+            raise ValueError(f"chapitres absents de la banque : {', '.join(unknown)} ; "
+                             f"connus : {', '.join(sorted(known))}")
         bank = [c for c in bank if c.slug in wanted or (c.number and c.number in
                                                           {w.zfill(2) for w in wanted})]
     return bank

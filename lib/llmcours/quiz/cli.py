@@ -1,5 +1,11 @@
 """``llmcours quiz export|check``: the instructor's side of the QCM (registered in
-:mod:`llmcours.cli`; also ``python -m llmcours.quiz``)."""
+:mod:`llmcours.cli`; also ``python -m llmcours.quiz``).
+
+The bank read is the course's in which the command runs (the nearest folder, from the current
+one upwards, that holds ``quiz/`` and ``_toc.yml``), or ``--bank DIR``; only outside any course
+the bank installed with the library. Messages and help are in French, like everything an
+instructor reads.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,27 @@ import argparse
 import sys
 from pathlib import Path
 
+from llmcours.quiz import bank as bank_module
 from llmcours.quiz.bank import load_bank
 from llmcours.quiz.moodle import to_gift, to_moodle_xml
 
 
+def _bank_dirs(bank: str | None) -> tuple[Path, Path]:
+    """(quiz/, chapters/) of ``--bank``, else of the course around the current folder."""
+    if bank:
+        folder = Path(bank)
+        if not folder.is_dir():
+            raise ValueError(f"--bank ({bank}) n'est pas un dossier")
+        return folder, folder.parent / "chapters"
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        if (folder / "quiz").is_dir() and (folder / "_toc.yml").is_file():
+            return folder / "quiz", folder / "chapters"
+    return bank_module.BANK_DIR, bank_module.CHAPTERS_DIR
+
+
 def _run(args: argparse.Namespace) -> int:
-    bank = load_bank(chapters=getattr(args, "chapters", None))
+    quiz_dir, chapters_dir = _bank_dirs(getattr(args, "bank", None))
+    bank = load_bank(quiz_dir, chapters_dir, chapters=getattr(args, "chapters", None))
     if args.step == "check":
         for c in bank:
             state = "prévu, labels non vérifiés" if c.planned else c.notebook.name
@@ -23,22 +44,31 @@ def _run(args: argparse.Namespace) -> int:
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as err:
-        raise ValueError(f"cannot write {output}: {err}") from err
+        raise ValueError(f"impossible d'écrire {output} : {err}") from err
     n = sum(len(c.questions) for c in bank)
-    print(f"→ {n} questions de {len(bank)} chapitres écrites dans {output}")
+    chapitres = "chapitre" if len(bank) == 1 else "chapitres"
+    print(f"→ {n} questions de {len(bank)} {chapitres} écrites dans {output}")
     return 0
 
 
 def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """``llmcours quiz export|check`` (the contract of :mod:`llmcours.cli`)."""
-    parser = commands.add_parser("quiz", help="the QCM bank: check it, export it for Moodle")
-    steps = parser.add_subparsers(dest="step", required=True)
-    export = steps.add_parser("export", help="write the bank for Moodle's question bank")
-    export.add_argument("--format", required=True, choices=("moodle-xml", "gift"))
+    parser = commands.add_parser("quiz", help="la banque du QCM : la vérifier, l'exporter pour Moodle")
+    parser._positionals.title = "étapes "  # argparse adds the colon
+    steps = parser.add_subparsers(dest="step", required=True, metavar="{export,check}")
+    export = steps.add_parser(
+        "export", help="écrit la banque pour la banque de questions de Moodle")
+    export.add_argument("--format", required=True, choices=("moodle-xml", "gift"),
+                        help="moodle-xml (recommandé : garde le mélange des réponses) ou gift")
     export.add_argument("--chapters", nargs="+", metavar="CH",
-                        help="chapter numbers or slugs (default: every chapter)")
-    export.add_argument("-o", "--output", help="file (default: quiz-moodle.xml or quiz.gift)")
-    steps.add_parser("check", help="check every bank file; print a summary per chapter")
+                        help="numéros ou noms des chapitres (par défaut : tous)")
+    export.add_argument("-o", "--output",
+                        help="fichier écrit (par défaut : quiz-moodle.xml ou quiz.gift)")
+    check = steps.add_parser(
+        "check", help="vérifie chaque fichier de la banque ; un résumé par chapitre")
+    for step in (export, check):
+        step.add_argument("--bank", metavar="DOSSIER",
+                          help="dossier quiz/ à lire (par défaut : celui du cours où l'on est)")
     parser.set_defaults(run=_run, label=lambda args: f"quiz {args.step}")
     return parser
 
@@ -52,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except ValueError as err:
-        print(f"llmcours {args.label(args)}: erreur : {err}", file=sys.stderr)
+        print(f"llmcours {args.label(args)} : erreur : {err}", file=sys.stderr)
         return 2
 
 
