@@ -1,16 +1,16 @@
 """The losses of alignment: reward model, PPO, KL penalty (RLHF) and DPO.
 
-Notation of the course: f_θ the policy (the model being tuned), f_base (or f_ref) the frozen
+Notation of the course: π_θ the policy (the model being tuned), π_base (or π_ref) the frozen
 model it starts from, r_φ(x, y) the reward model, y⁺ / y⁻ the preferred / rejected answers.
 Every function takes log-probabilities (sums over an answer's tokens, or per token) and returns
 a mean over the batch unless said otherwise.
 
 - Reward model (Bradley–Terry), to minimise:  L(φ) = −mean log σ(r_φ(x, y⁺) − r_φ(x, y⁻))
 - PPO clipped objective, to *maximise* (Schulman et al. 2017):
-      L^PPO = mean min(ρ_t Â_t, clip(ρ_t, 1 − ε, 1 + ε) Â_t),  ρ_t = f_θ(y_t|x_t) / f_θ_old(y_t|x_t)
-- RLHF objective: E[r_φ(x, y)] − β KL(f_θ ‖ f_base), the KL estimated from samples y ~ f_θ.
+      L^PPO = mean min(ρ_t Â_t, clip(ρ_t, 1 − ε, 1 + ε) Â_t),  ρ_t = π_θ(y_t|x_t) / π_θ_old(y_t|x_t)
+- RLHF objective: E[r_φ(x, y)] − β KL(π_θ ‖ π_base), the KL estimated from samples y ~ π_θ.
 - DPO (Rafailov et al. 2023), to minimise, no reward model and no sampling:
-      L = −mean log σ(β [(log f_θ(y⁺) − log f_ref(y⁺)) − (log f_θ(y⁻) − log f_ref(y⁻))])
+      L = −mean log σ(β [(log π_θ(y⁺) − log π_ref(y⁺)) − (log π_θ(y⁻) − log π_ref(y⁻))])
 
 The toy of chapter 11 runs the whole pipeline on CPU with a policy that chooses among K
 candidate answers per prompt (not a token-level language model: an honest simplification):
@@ -56,7 +56,7 @@ def ppo_clip_objective(
     logp_new: torch.Tensor, logp_old: torch.Tensor, advantages: torch.Tensor, eps: float = 0.2
 ) -> torch.Tensor:
     """PPO's clipped surrogate ``mean min(ρ Â, clip(ρ, 1−ε, 1+ε) Â)``, to maximise (its negative
-    is the loss). ρ = exp(log f_θ − log f_θ_old); ``logp_old`` should be detached.
+    is the loss). ρ = exp(log π_θ − log π_θ_old); ``logp_old`` should be detached.
 
     The min makes it pessimistic: with Â > 0 nothing is gained by pushing ρ above 1 + ε, with
     Â < 0 nothing by pushing it below 1 − ε, so one batch cannot move the policy far.
@@ -70,14 +70,14 @@ def ppo_clip_objective(
 
 
 def kl_penalty(logp_policy: torch.Tensor, logp_ref: torch.Tensor, estimator: str = "k1") -> torch.Tensor:
-    """Per-sample estimates of KL(f_θ ‖ f_ref) from log-probs of tokens sampled from f_θ.
+    """Per-sample estimates of KL(π_θ ‖ π_ref) from log-probs of tokens sampled from π_θ.
 
-    With log r = log f_ref(y) − log f_θ(y) (Schulman, *Approximating KL Divergence*, 2020):
+    With log r = log π_ref(y) − log π_θ(y) (Schulman, *Approximating KL Divergence*, 2020):
 
-    - ``"k1"``: −log r = log f_θ(y) − log f_ref(y). Unbiased, but single samples can be negative.
+    - ``"k1"``: −log r = log π_θ(y) − log π_ref(y). Unbiased, but single samples can be negative.
       This is the per-token penalty of InstructGPT-style RLHF: reward_t −= β · k1_t.
-    - ``"k3"``: (r − 1) − log r. Also unbiased (E_{f_θ}[r] = 1), and ≥ 0 for every sample since
-      log r ≤ r − 1; lower variance when f_θ is close to f_ref.
+    - ``"k3"``: (r − 1) − log r. Also unbiased (E_{π_θ}[r] = 1), and ≥ 0 for every sample since
+      log r ≤ r − 1; lower variance when π_θ is close to π_ref.
 
     Returns a tensor of the inputs' shape: ``.mean()`` (or a sum over tokens) gives the estimate.
     """
@@ -98,9 +98,9 @@ def dpo_loss(
     beta: float = 0.1,
 ) -> torch.Tensor:
     """Direct Preference Optimization loss, ``−mean log σ(β (Δ⁺ − Δ⁻))`` with
-    Δ = log f_θ(y|x) − log f_ref(y|x), the implicit reward ``β·Δ`` of an answer.
+    Δ = log π_θ(y|x) − log π_ref(y|x), the implicit reward ``β·Δ`` of an answer.
 
-    ``beta`` plays the part of the KL coefficient: larger β keeps f_θ closer to f_ref.
+    ``beta`` plays the part of the KL coefficient: larger β keeps π_θ closer to π_ref.
     """
     _check_same_shape(
         policy_chosen_logps=policy_chosen_logps,
@@ -261,6 +261,8 @@ def train_dpo(
     if steps < 1:
         raise ValueError(f"steps ({steps}) must be >= 1")
     optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
+    # DPO needs log π_θ and log π_ref of both answers: four forward passes per pair. The two
+    # through the frozen reference do not depend on θ, so they are computed once, here.
     ref_chosen = policy.ref_logp[prompts, chosen]
     ref_rejected = policy.ref_logp[prompts, rejected]
     losses = []
