@@ -68,6 +68,31 @@ def test_each_chapter_cites_its_papers(entries, path):
     assert not unknown, f"{path.name} cites keys absent from references.bib: {unknown}"
 
 
+CITING_PAGES = sorted(p for pattern in ("chapters/*.ipynb", "annexes/*.ipynb", "annexes/*.md",
+                                          "labs/*/*.ipynb", "*.md")
+                      for p in ROOT.glob(pattern) if p.name != "README.md")
+
+
+def _all_cited_keys() -> set[str]:
+    """Every key that a page of the book cites with {cite}, {cite:p}, {cite:t}…"""
+    keys: set[str] = set()
+    for path in CITING_PAGES:
+        if path.suffix == ".ipynb":
+            keys.update(_cited_keys(path))
+        else:
+            text = path.read_text(encoding="utf-8")
+            keys.update(k.strip() for group in CITE.findall(text) for k in group.split(","))
+    return keys
+
+
+def test_every_entry_is_cited_where_it_is_used(entries):
+    """The bibliography page lists everything (``:all:``), so an entry no page cites has no
+    link back to the place that uses it (issue 19: Besiroglu, Patterson and Malkov were only
+    listed). Cite it with {cite:p} in the section that uses it, or drop it."""
+    uncited = sorted(set(entries) - _all_cited_keys())
+    assert not uncited, f"references.bib entries that no page cites with {{cite}}: {uncited}"
+
+
 def test_a_missing_key_is_caught(entries, tmp_path):
     """The check above can fail: a planted unknown key is reported."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
