@@ -2,6 +2,7 @@
 steps (atol 1e-6, float32), L2 vs decoupled decay, the schedules vs their closed forms
 (rel 1e-12) and their monotonic pieces, bad input (nan included)."""
 
+import copy
 import math
 from itertools import pairwise
 
@@ -19,7 +20,9 @@ from llmcours.optim import (
     warmup_cosine,
     warmup_exponential,
     warmup_inverse_sqrt,
+    weight_decay_groups,
 )
+from llmcours.transformer import GPT, GPTConfig
 
 
 def _train_pair(weight_decay, betas=(0.9, 0.999), lr=1e-2, steps=100):
@@ -109,6 +112,61 @@ def test_adam_with_lambda_lr_schedule_matches_torch():
         nets.append(net)
     diff = (nets[0].weight - nets[1].weight).abs().max().item()
     assert diff <= 1e-6, f"scheduled Adam differs from torch by {diff}"
+
+
+# --- parameter groups ---------------------------------------------------------------------------
+
+def _ids(group):
+    return {id(p) for p in group["params"]}
+
+
+def test_weight_decay_groups_of_gpt_decay_exactly_the_block_matrices():
+    """Tied GPT: the decayed group is the 12·L·d² of the blocks' matrices (the course's count
+    minus the embedding V·d); embeddings, biases and LayerNorms are the rest, each tensor once."""
+    V, T, d, h, L = 50, 16, 32, 4, 3
+    model = GPT(GPTConfig(V, T, d, h, L))
+    decayed, plain = weight_decay_groups(model, 0.1)
+    assert decayed["weight_decay"] == 0.1 and plain["weight_decay"] == 0.0
+    assert sum(p.numel() for p in decayed["params"]) == 12 * L * d * d
+    assert all(p.dim() == 2 for p in decayed["params"])
+    assert not _ids(decayed) & _ids(plain), "a parameter is in both groups"
+    assert _ids(decayed) | _ids(plain) == {id(p) for p in model.parameters()}
+    for name in ("tok_emb.weight", "pos_emb.weight", "ln_f.weight", "ln_f.bias", "blocks.0.ffn.net.0.bias"):
+        assert id(model.get_parameter(name)) in _ids(plain), f"{name} must not be decayed"
+    with_emb = weight_decay_groups(model, 0.1, decay_embeddings=True)[0]
+    assert sum(p.numel() for p in with_emb["params"]) == 12 * L * d * d + V * d + T * d
+
+
+def test_weight_decay_groups_decay_the_matrices_and_not_the_biases():
+    """One AdamW step with zero gradients: the matrix shrinks by (1 − ηλ), the bias and the
+    LayerNorm do not move; frozen parameters are left out; torch.optim.AdamW agrees."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4), nn.Linear(4, 2))
+    net[2].weight.requires_grad_(False)
+    before = [p.detach().clone() for p in net.parameters()]
+    groups = weight_decay_groups(net, 0.5)
+    assert _ids(groups[0]) == {id(net[0].weight)}, "only the trainable matrix is decayed"
+    assert id(net[2].weight) not in _ids(groups[1]), "a frozen parameter is not given to the optimizer"
+    ref_net = copy.deepcopy(net)
+    for model, opt_cls in ((net, AdamW), (ref_net, torch.optim.AdamW)):
+        opt = opt_cls(weight_decay_groups(model, 0.5), lr=0.1)
+        for p in model.parameters():
+            p.grad = torch.zeros_like(p)
+        opt.step()
+    torch.testing.assert_close(net[0].weight, before[0] * (1 - 0.1 * 0.5), rtol=0, atol=1e-7)
+    for i in (1, 2, 3, 5):  # first bias, LayerNorm gain and shift, last bias
+        assert torch.equal(list(net.parameters())[i], before[i])
+    for p, q in zip(net.parameters(), ref_net.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_weight_decay_groups_bad_input():
+    with pytest.raises(ValueError, match="model"):
+        weight_decay_groups([nn.Parameter(torch.zeros(2, 2))], 0.1)
+    with pytest.raises(ValueError, match="weight_decay"):
+        weight_decay_groups(nn.Linear(2, 2), -0.1)
+    with pytest.raises(ValueError, match="trainable"):
+        weight_decay_groups(nn.Linear(2, 2).requires_grad_(False), 0.1)
 
 
 # --- schedules -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from llmcours.train import History, fit, set_seed
+from llmcours.train import History, fit, mixed_precision_for, set_seed
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -266,3 +266,24 @@ def test_train_step_is_one_plain_sgd_step():
     assert float(norm) == pytest.approx(grad_norm.item(), abs=1e-6)
     for a, b in zip(model.parameters(), twin.parameters(), strict=True):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize(("native_bf16", "expected"), [(True, "bf16"), (False, "fp16")])
+def test_mixed_precision_for_a_gpu_asks_for_native_bf16(monkeypatch, native_bf16, expected):
+    """A100/H100 (native bf16) → bf16; T4/V100, where torch only emulates bf16
+    (is_bf16_supported() is True, including_emulation=False is False) → fp16 with loss scaling."""
+    def fake_is_bf16_supported(including_emulation=True):
+        return native_bf16 or including_emulation
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", fake_is_bf16_supported)
+    assert mixed_precision_for(torch.device("cuda")) == expected
+    assert mixed_precision_for("cuda:0") == expected
+
+
+def test_mixed_precision_for_the_cpu_is_float32_and_fit_accepts_it():
+    assert mixed_precision_for("cpu") == mixed_precision_for(torch.device("cpu")) == "no"
+    assert run(mixed_precision=mixed_precision_for("cpu")).train_loss == run().train_loss
+    with pytest.raises(ValueError, match="device"):
+        mixed_precision_for("gpu")
+    with pytest.raises(ValueError, match="device"):
+        mixed_precision_for(0)

@@ -12,6 +12,10 @@ penalty then goes through the moments and is divided by √v̂_t like the rest o
 AdamW (Loshchilov & Hutter, 2019; ``decoupled_weight_decay=True`` or :class:`AdamW`) instead
 shrinks the weights directly, θ ← θ − η λ θ_{t−1}, outside the moments.
 
+Weight decay is for the weight matrices only: :func:`weight_decay_groups` splits a model's
+parameters into the two groups an optimizer takes (matrices of the linear layers decayed;
+biases, normalisation parameters and embeddings not).
+
 Schedules give η_t for the update number t (counted from 1 like Adam's t; step 0 gives 0):
 a linear warm-up η_t = η_max · t / N_warm for t ≤ N_warm, then a decay.
 """
@@ -24,9 +28,10 @@ from numbers import Real
 from typing import Any
 
 import torch
+from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
-__all__ = ["Adam", "AdamW", "warmup_cosine", "warmup_inverse_sqrt", "warmup_exponential", "as_lambda_lr"]
+__all__ = ["Adam", "AdamW", "weight_decay_groups", "warmup_cosine", "warmup_inverse_sqrt", "warmup_exponential", "as_lambda_lr"]
 
 
 def _check_adam(lr: float, betas: Any, eps: float, weight_decay: float) -> None:
@@ -113,6 +118,38 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay=True)
+
+
+def weight_decay_groups(
+    model: nn.Module, weight_decay: float, *, decay_embeddings: bool = False
+) -> list[dict[str, Any]]:
+    """The trainable parameters of ``model`` as optimizer groups: ``[decayed, not decayed]``.
+
+    Decayed (``weight_decay``): the weight matrices of the ``nn.Linear`` layers, the
+    parameters that multiply activations. Not decayed (0): biases, the gains and shifts of the
+    normalisations (shrinking them towards 0 would only fight the normalisation), and the
+    ``nn.Embedding`` tables, whose rare tokens' rows get few gradients and would just fade,
+    unless ``decay_embeddings=True`` (nanoGPT decays them; OLMo 2 does not). A matrix tied
+    to an embedding (GPT's output layer) is treated as the embedding. Empty groups are left
+    out. Use: ``AdamW(weight_decay_groups(model, 0.1), lr=...)``.
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model ({type(model).__name__}) must be a torch.nn.Module")
+    _check_adam(1.0, (0.9, 0.999), 1e-8, weight_decay)
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
+    matrices = {id(m.weight) for m in model.modules() if isinstance(m, nn.Linear)}
+    if decay_embeddings:
+        matrices |= embeddings
+    else:
+        matrices -= embeddings
+    params = [p for p in model.parameters() if p.requires_grad]  # each shared tensor once
+    if not params:
+        raise ValueError("model has no trainable parameter")
+    groups = [
+        {"params": [p for p in params if id(p) in matrices], "weight_decay": weight_decay},
+        {"params": [p for p in params if id(p) not in matrices], "weight_decay": 0.0},
+    ]
+    return [g for g in groups if g["params"]]
 
 
 def _check_warmup(step: int, warmup_steps: int, lr_max: float) -> None:

@@ -1,4 +1,5 @@
-"""Training: ``set_seed``, ``get_device`` and the training loop ``fit`` with its ``History``.
+"""Training: ``set_seed``, ``get_device``, ``mixed_precision_for`` and the training loop ``fit``
+with its ``History``.
 
 ``fit`` minimises the empirical risk of the course's supervised objective,
 
@@ -28,7 +29,7 @@ from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
 from llmcours.notebook import progress as progress_bar
 
-__all__ = ["set_seed", "get_device", "fit", "train_step", "History"]
+__all__ = ["set_seed", "get_device", "mixed_precision_for", "fit", "train_step", "History"]
 
 
 def set_seed(seed: int = 0) -> None:
@@ -44,6 +45,30 @@ def set_seed(seed: int = 0) -> None:
 def get_device() -> torch.device:
     """Return ``cuda`` when a GPU is visible, else ``cpu`` (the CI configuration)."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def mixed_precision_for(device: str | torch.device) -> str:
+    """The ``mixed_precision`` argument of :func:`fit` that suits ``device``.
+
+    - ``"bf16"`` on a GPU with native bfloat16 (compute capability 8 or more: A100, L4, H100):
+      8 exponent bits, the range of float32, so no loss scaling is needed;
+    - ``"fp16"`` on an older GPU (T4, V100: no bfloat16 units; torch only *emulates* it,
+      slowly): float16 autocast, whose 5 exponent bits underflow small gradients, so ``fit``'s
+      accelerator multiplies the loss by a scale before ``backward`` and divides the gradients
+      by it before clipping and the step, skipping a step whose gradients overflowed
+      (``torch.amp.GradScaler``);
+    - ``"no"`` (float32) on the CPU.
+    """
+    if isinstance(device, str):
+        try:
+            device = torch.device(device)
+        except RuntimeError as err:
+            raise ValueError(f"device ({device!r}) must name a torch device, e.g. 'cpu' or 'cuda'") from err
+    if not isinstance(device, torch.device):
+        raise ValueError(f"device ({device!r}) must be a torch.device or its name")
+    if device.type != "cuda":
+        return "no"
+    return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,7 +303,9 @@ def fit(
     maps a name to ``fn(logits, y) -> number``, averaged over each epoch (weighted by batch
     size). ``device="cpu"`` forces the CPU; by default accelerate picks the GPU if there is one.
     ``mixed_precision="bf16"`` runs the forward passes under bfloat16 autocast (on a GPU that
-    has it; weights, gradients and the optimiser stay float32); the default ``"no"`` is float32.
+    has it; weights, gradients and the optimiser stay float32); ``"fp16"`` under float16
+    autocast with loss scaling (on a GPU; a no-op on the CPU); the default ``"no"`` is float32.
+    :func:`mixed_precision_for` picks the right one for a device.
     The progress bar is the course's :func:`llmcours.notebook.progress` (``progress=False``: none).
     """
     metrics = dict(metrics or {})
