@@ -14,67 +14,75 @@ from _draw import COLORS, arrow, box, canvas, label, save  # noqa: E402
 
 
 def pipeline() -> None:
-    """Raw text → cleaning → tokens → windows (x, y shifted by one) → GPT → loss → Adam."""
-    fig, ax = canvas(12.6, 4.6)
-    top = 3.55
-    steps = [
-        (1.2, "Textes bruts\n(web, livres,\ncode, Wikipédia)", COLORS["input"]),
-        (3.65, "Nettoyage\nfiltres de qualité\ndéduplication", COLORS["op"]),
-        (6.1, "Tokenisation\n(BPE, ou ici\nles caractères)", COLORS["op"]),
-        (8.65, "Fenêtres de T + 1\ntokens mélangées\nen lots", COLORS["hidden"]),
-    ]
-    for x, text, color in steps:
-        box(ax, x, top, 2.0, 1.25, text, color=color, fontsize=10)
-    for (x0, *_), (x1, *_) in zip(steps, steps[1:], strict=False):
-        arrow(ax, (x0 + 1.02, top), (x1 - 1.02, top))
-    # the shifted pair
-    label(ax, 11.35, top + 0.35, r"$x = x_1 \ldots x_T$", fontsize=12)
-    label(ax, 11.35, top - 0.3, r"$y = x_2 \ldots x_{T+1}$", fontsize=12)
-    arrow(ax, (9.67, top), (10.3, top))
-    label(ax, 11.35, top - 0.8, "cible = entrée décalée d'un cran", fontsize=9, color=COLORS["grey"])
-
-    bottom = 1.15
-    box(ax, 11.0, bottom, 2.2, 1.1, "GPT (masque causal)\nlogits (B, T, |V|)", color=COLORS["attn"],
+    """Raw text → cleaning → tokens → windows (x, y shifted by one) → GPT → loss → Adam, drawn
+    as a snake on three rows, 7.4 in wide, so that the page shows it at its own size (text of
+    10 pt or more)."""
+    fig, ax = canvas(7.2, 5.0)
+    xs, w, h = (1.1, 3.6, 6.1), 2.0, 1.05
+    r1, r2, r3 = 4.35, 2.55, 0.7
+    # row 1, left to right: the data pipeline
+    for x, text, color in zip(xs, [
+        "Textes bruts\n(web, livres,\ncode, Wikipédia)",
+        "Nettoyage\nfiltres de qualité\ndéduplication",
+        "Tokenisation\n(BPE, ou ici\nles caractères)",
+    ], [COLORS["input"], COLORS["op"], COLORS["op"]], strict=True):
+        box(ax, x, r1, w, h, text, color=color, fontsize=10)
+    for x0, x1 in zip(xs, xs[1:], strict=False):
+        arrow(ax, (x0 + w / 2 + 0.02, r1), (x1 - w / 2 - 0.02, r1))
+    # row 2, right to left: batches, the shifted pair, the model
+    box(ax, xs[2], r2, w, h, "Fenêtres de T + 1\ntokens mélangées\nen lots", color=COLORS["hidden"],
         fontsize=10)
-    arrow(ax, (11.35, top - 1.0), (11.1, bottom + 0.6))
-    box(ax, 7.3, bottom, 3.6, 1.1,
-        "perte $= -\\frac{1}{BT}\\sum\\ \\log P_\\theta(x_{t+1} \\mid x_{\\leq t})$\n(entropie croisée)",
-        color=COLORS["output"], fontsize=10)
-    arrow(ax, (9.88, bottom), (9.12, bottom))
-    label(ax, 9.5, bottom + 0.25, "softmax", fontsize=9)
-    box(ax, 3.3, bottom, 3.3, 1.1, "gradient (rétropropagation),\nécrêtage, pas d'Adam(W)\navec le planning $\\eta_t$",
-        color=COLORS["op"], fontsize=10)
-    arrow(ax, (5.48, bottom), (4.97, bottom))
-    arrow(ax, (3.3, bottom + 0.57), (8.0, top - 0.65), rad=-0.15, color=COLORS["blue"])
-    label(ax, 4.3, 2.5, "lot suivant", fontsize=9, color=COLORS["blue"])
-    arrow(ax, (3.3, bottom - 0.57), (11.0, bottom - 0.57), rad=0.12, color=COLORS["blue"])
-    label(ax, 7.3, 0.0, "paramètres θ mis à jour", fontsize=9, color=COLORS["blue"])
+    arrow(ax, (xs[2], r1 - h / 2), (xs[2], r2 + h / 2))
+    label(ax, xs[1], r2 + 0.3, r"$x = x_1 \ldots x_T$", fontsize=11)
+    label(ax, xs[1], r2 - 0.05, r"$y = x_2 \ldots x_{T+1}$", fontsize=11)
+    label(ax, xs[1], r2 - 0.42, "cible = entrée décalée d'un cran", fontsize=10, color=COLORS["grey"])
+    arrow(ax, (xs[2] - w / 2 - 0.02, r2), (xs[1] + 1.0, r2))
+    box(ax, xs[0], r2, w, h, "GPT\n(masque causal)\nlogits (B, T, |V|)", color=COLORS["attn"],
+        fontsize=10)
+    arrow(ax, (xs[1] - 1.0, r2), (xs[0] + w / 2 + 0.02, r2))
+    # row 3, left to right: the loss, then the optimiser step
+    box(ax, 1.55, r3, 2.9, h,
+        "perte : moyenne sur le lot des\n$-\\log P_\\theta(x_{t+1} \\mid x_{\\leq t})$\n(entropie croisée)",
+        color=COLORS["output"], fontsize=11)
+    arrow(ax, (xs[0], r2 - h / 2), (xs[0], r3 + h / 2))
+    label(ax, xs[0] + 0.42, (r2 + r3) / 2, "softmax", fontsize=10)
+    box(ax, 5.45, r3, 3.3, h, "gradient (rétropropagation),\nécrêtage, pas d'Adam(W)\navec le planning $\\eta_t$",
+        color=COLORS["op"], fontsize=11)
+    arrow(ax, (3.02, r3), (3.78, r3))
+    # the loop: the next batch, and the updated parameters back into the model
+    arrow(ax, (xs[2], r3 + h / 2), (xs[2], r2 - h / 2), color=COLORS["blue"])
+    label(ax, xs[2] + 0.15, (r2 + r3) / 2, "lot suivant", fontsize=10, color=COLORS["blue"], ha="left")
+    arrow(ax, (4.2, r3 + h / 2), (1.95, r2 - h / 2), color=COLORS["blue"])
+    label(ax, 3.45, (r2 + r3) / 2 + 0.12, "θ mis à jour", fontsize=10, color=COLORS["blue"],
+          backgroundcolor="white")
     save(fig, "ch09_pipeline")
 
 
 def adam() -> None:
-    """g_t → (m_t, v_t) → bias correction (m̂_t, v̂_t) → θ_t."""
-    fig, ax = canvas(11.6, 4.0)
-    y_m, y_v, mid = 2.95, 0.95, 1.95
-    box(ax, 1.1, mid, 1.9, 1.0, "gradient\n$g_t = \\nabla_\\theta L_t(\\theta_{t-1})$",
-        color=COLORS["input"], fontsize=10)
-    box(ax, 4.1, y_m, 3.0, 1.0, "$m_t = \\beta_1 m_{t-1} + (1 - \\beta_1)\\, g_t$\nmoyenne (inertie)",
-        color=COLORS["hidden"], fontsize=10)
-    box(ax, 4.1, y_v, 3.0, 1.0, "$v_t = \\beta_2 v_{t-1} + (1 - \\beta_2)\\, g_t^2$\nmoyenne des carrés",
-        color=COLORS["hidden"], fontsize=10)
-    arrow(ax, (2.07, mid + 0.2), (2.58, y_m))
-    arrow(ax, (2.07, mid - 0.2), (2.58, y_v))
-    box(ax, 7.2, y_m, 2.2, 0.9, "$\\hat m_t = m_t \\,/\\, (1 - \\beta_1^t)$", color=COLORS["op"], fontsize=10)
-    box(ax, 7.2, y_v, 2.2, 0.9, "$\\hat v_t = v_t \\,/\\, (1 - \\beta_2^t)$", color=COLORS["op"], fontsize=10)
-    arrow(ax, (5.62, y_m), (6.08, y_m))
-    arrow(ax, (5.62, y_v), (6.08, y_v))
-    label(ax, 7.2, mid, "correction du biais\n($m_0 = v_0 = 0$)", fontsize=9, color=COLORS["grey"])
-    box(ax, 10.2, mid, 2.5, 1.2, "$\\theta_t = \\theta_{t-1} - \\eta\\, \\frac{\\hat m_t}{\\sqrt{\\hat v_t} + \\epsilon}$",
-        color=COLORS["output"], fontsize=11)
-    arrow(ax, (8.32, y_m), (8.93, mid + 0.35))
-    arrow(ax, (8.32, y_v), (8.93, mid - 0.35))
-    label(ax, 4.1, y_m + 0.75, "gardés en mémoire pour le pas t + 1 (deux tenseurs par paramètre)",
-          fontsize=9, color=COLORS["grey"])
+    """g_t → (m_t, v_t) → bias correction (m̂_t, v̂_t) → θ_t, top to bottom, 7.4 in wide."""
+    fig, ax = canvas(7.2, 5.6)
+    left, right, mid = 1.85, 5.35, 3.6
+    y_g, y_mv, y_hat, y_theta = 5.05, 3.75, 2.4, 0.95
+    box(ax, mid, y_g, 3.6, 0.7, "gradient  $g_t = \\nabla_\\theta L_t(\\theta_{t-1})$",
+        color=COLORS["input"], fontsize=11)
+    box(ax, left, y_mv, 3.3, 0.85, "$m_t = \\beta_1 m_{t-1} + (1 - \\beta_1)\\, g_t$\nmoyenne (inertie)",
+        color=COLORS["hidden"], fontsize=11)
+    box(ax, right, y_mv, 3.3, 0.85, "$v_t = \\beta_2 v_{t-1} + (1 - \\beta_2)\\, g_t^2$\nmoyenne des carrés",
+        color=COLORS["hidden"], fontsize=11)
+    arrow(ax, (mid - 0.6, y_g - 0.37), (left + 0.3, y_mv + 0.45))
+    arrow(ax, (mid + 0.6, y_g - 0.37), (right - 0.3, y_mv + 0.45))
+    box(ax, left, y_hat, 2.2, 0.7, "$\\hat m_t = m_t \\,/\\, (1 - \\beta_1^t)$", color=COLORS["op"], fontsize=11)
+    box(ax, right, y_hat, 2.2, 0.7, "$\\hat v_t = v_t \\,/\\, (1 - \\beta_2^t)$", color=COLORS["op"], fontsize=11)
+    arrow(ax, (left, y_mv - 0.45), (left, y_hat + 0.37))
+    arrow(ax, (right, y_mv - 0.45), (right, y_hat + 0.37))
+    label(ax, mid, y_hat, "correction\ndu biais\n($m_0 = v_0 = 0$)", fontsize=11, color=COLORS["grey"])
+    box(ax, mid, y_theta, 3.6, 0.8,
+        "$\\theta_t = \\theta_{t-1} - \\eta\\, \\hat m_t \\,/\\, (√\\hat v_t + \\epsilon)$",
+        color=COLORS["output"], fontsize=12)
+    arrow(ax, (left + 0.3, y_hat - 0.37), (mid - 0.9, y_theta + 0.42))
+    arrow(ax, (right - 0.3, y_hat - 0.37), (mid + 0.9, y_theta + 0.42))
+    label(ax, mid, 0.2, "m et v sont gardés pour le pas t + 1 : deux tenseurs de plus par paramètre",
+          fontsize=10, color=COLORS["grey"])
     save(fig, "ch09_adam")
 
 
