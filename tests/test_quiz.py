@@ -570,8 +570,7 @@ def _answer_for(page, bank_by_id, question, *, right: bool) -> None:
                 box.check()
         elif tick != box.is_checked():
             box.set_checked(tick)
-    if q.type == "multiple":
-        question.locator("button").click()
+    question.locator("button", has_text="Vérifier").click()  # single and multiple answer on it
 
 
 @pytest.fixture(scope="module")
@@ -644,3 +643,49 @@ def test_quiz_command_never_imports_the_grading_wing():
             "if m in sys.modules]; assert not heavy, heavy")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.browser
+def test_self_check_in_chromium_answers_on_verifier_and_names_every_box(chromium, bank, course, tmp_path):
+    """In the browser (issue 19): a single-choice question answers only on « Vérifier » (the
+    arrow keys that move between radios must not judge each step), and every radio and
+    checkbox is named by its choice's text."""
+    chapter = next(c for c in bank if c.slug == "attention_transformer")
+    page_file = tmp_path / "quiz.html"
+    page_file.write_text('<!doctype html><html lang="fr"><meta charset="utf-8"><body>'
+                         + quiz.self_check("attention_transformer")._repr_html_() + "</body></html>",
+                         encoding="utf-8")
+    page = chromium.new_page()
+    try:
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_file.as_uri())
+        names = page.eval_on_selector_all(
+            ".llmq input[type=radio], .llmq input[type=checkbox]",
+            "els => els.map(e => Array.from(e.labels).map(l => l.textContent.trim()).join(' '))")
+        n_choices = sum(len(q.choices) for q in chapter.questions if q.type != "numeric")
+        assert len(names) == n_choices and all(names), f"boxes without a text label: {names}"
+        for q in chapter.questions:
+            if q.type == "single":
+                for c in q.choices:
+                    text = html.unescape(re.sub(r"<[^>]+>", "", quiz.markdown_to_html(c.text)))
+                    assert page.get_by_role("radio", name=text, exact=True).count() >= 1, (
+                        f"{q.id}: no radio named « {c.text} »")
+        single = page.locator('.llmq-q[data-kind="single"]').first
+        verdict = single.locator(".llmq-verdict")
+        single.locator("button", has_text="Vérifier").click()
+        assert verdict.text_content() == "Choisissez une réponse."
+        radios = single.locator("input[type=radio]")
+        radios.nth(0).focus()
+        page.keyboard.press("Space")
+        page.keyboard.press("ArrowDown")
+        assert radios.nth(1).is_checked(), "the arrow key did not move to the next radio"
+        assert verdict.text_content() == "Choisissez une réponse.", "an arrow key answered the question"
+        assert single.locator(".llmq-why:not([hidden])").count() == 0, "an explanation shows before « Vérifier »"
+        single.locator("button", has_text="Vérifier").click()
+        correct = single.locator("li").nth(1).get_attribute("data-correct") == "1"
+        assert verdict.text_content().startswith("Bonne réponse" if correct else "Mauvaise réponse")
+        assert single.locator(".llmq-why:not([hidden])").count() == 1, "the chosen answer's explanation"
+        assert not errors, errors
+    finally:
+        page.close()

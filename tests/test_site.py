@@ -112,6 +112,10 @@ def test_page(browser, base_url, name):
         if page.locator("span.math, div.math").count() > 0:
             page.wait_for_selector("mjx-container", state="attached", timeout=90_000)
             assert page.locator("mjx-merror").count() == 0, f"{name}: MathJax reports a TeX error"
+            # Formulas are not tab stops (_config.yml: MathJax's inTabOrder off): chapter 6 had
+            # 288 of them before its quiz for a keyboard user to go through.
+            focusable = page.locator("mjx-container[tabindex]:not([tabindex='-1'])").count()
+            assert focusable == 0, f"{name}: {focusable} formulas are in the tab order"
 
         broken = page.evaluate(
             "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"

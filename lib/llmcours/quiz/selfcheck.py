@@ -1,5 +1,7 @@
 """The *Testez-vous* self-check and the final QCM: self-contained HTML + JavaScript (no
-server, no network), the answer and its explanation shown as soon as the student answers."""
+server, no network), the answer and its explanation shown when the student presses
+« Vérifier ». Every choice box has its text as label, and single-choice questions are a
+``radiogroup`` named by their stem."""
 
 from __future__ import annotations
 
@@ -72,13 +74,15 @@ _JS = """
     var kind = q.getAttribute("data-kind");
     var items = Array.prototype.slice.call(q.querySelectorAll("li"));
     if (kind === "single") {
-      items.forEach(function (li) {
-        li.querySelector("input").addEventListener("change", function () {
-          items.forEach(function (other) { show(other, null); });
-          var ok = li.getAttribute("data-correct") === "1";
-          show(li, ok ? "llmq-ok" : "llmq-ko");
-          verdict(q, ok, ok ? "Bonne réponse." : "Mauvaise réponse : lisez pourquoi, puis réessayez.");
-        });
+      // Answered on « Vérifier » only: a keyboard user moves between radios with the arrow
+      // keys, and each move checks a radio; answering on "change" would judge every step.
+      q.querySelector("button").addEventListener("click", function () {
+        var chosen = items.filter(function (li) { return li.querySelector("input").checked; });
+        items.forEach(function (other) { show(other, null); });
+        if (!chosen.length) { verdict(q, false, "Choisissez une réponse."); return; }
+        var ok = chosen[0].getAttribute("data-correct") === "1";
+        show(chosen[0], ok ? "llmq-ok" : "llmq-ko");
+        verdict(q, ok, ok ? "Bonne réponse." : "Mauvaise réponse : lisez pourquoi, puis réessayez.");
       });
     } else if (kind === "multiple") {
       q.querySelector("button").addEventListener("click", function () {
@@ -119,7 +123,7 @@ def _question_html(q: Question, uid: str, number: int, where: str = "") -> str:
                 f'data-shown="{_fr_number(q.answer)}"' if q.type == "numeric" else "") + ">",
              f'<div class="llmq-meta">{meta}'
              + (" · plusieurs réponses possibles" if q.type == "multiple" else "") + "</div>",
-             f'<div class="llmq-stem">{markdown_to_html(q.stem)}</div>']
+             f'<div class="llmq-stem" id="{name}-stem">{markdown_to_html(q.stem)}</div>']
     if q.type == "numeric":
         parts.append(f'<label>Votre réponse : <input type="text" inputmode="decimal" '
                      f'name="{name}" aria-label="réponse"></label> <button type="button">'
@@ -127,7 +131,8 @@ def _question_html(q: Question, uid: str, number: int, where: str = "") -> str:
                      f'{markdown_to_html(q.explanation)}</div>')
     else:
         kind = "radio" if q.type == "single" else "checkbox"
-        parts.append("<ul>")
+        role = "radiogroup" if q.type == "single" else "group"
+        parts.append(f'<ul role="{role}" aria-labelledby="{name}-stem">')
         # The bank often lists the right answer first: show the choices in an order of their
         # own, the same at every build (seeded by the question's id); data-choice keeps the
         # index in the bank.
@@ -135,12 +140,15 @@ def _question_html(q: Question, uid: str, number: int, where: str = "") -> str:
         random.Random(q.id).shuffle(order)
         for i in order:
             c = q.choices[i]
-            parts.append(f'<li data-choice="{i}" data-correct="{int(c.correct)}"><label>'
-                         f'<input type="{kind}" name="{name}"> {markdown_to_html(c.text)}</label>'
+            # Each box is named by its text (label for=…): screen readers read the choice,
+            # and a click on the text ticks the box.
+            box = f"{name}-c{i}"
+            parts.append(f'<li data-choice="{i}" data-correct="{int(c.correct)}">'
+                         f'<input type="{kind}" name="{name}" id="{box}"> '
+                         f'<label for="{box}">{markdown_to_html(c.text)}</label>'
                          f'<div class="llmq-why" hidden>{markdown_to_html(c.why)}</div></li>')
         parts.append("</ul>")
-        if q.type == "multiple":
-            parts.append('<button type="button">Vérifier</button>')
+        parts.append('<button type="button">Vérifier</button>')
     parts.append('<div class="llmq-verdict" role="status" aria-live="polite"></div></div>')
     return "".join(parts)
 
