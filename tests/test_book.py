@@ -130,6 +130,10 @@ def test_built_pages_show_their_figures_and_no_traceback():
         shows = any("plt.show()" in c.source for c in nb.cells if c.cell_type == "code")
         if shows and not re.search(r'<img [^>]*src="[^"]*_images/', text):
             bad.append(f"{page}: calls plt.show() but shows no figure (MPLBACKEND=Agg set?)")
+        for img in re.findall(r'<img [^>]*src="[^"]*_images/[^>]*>', text):
+            alt = re.search(r'alt="([^"]*)"', img)
+            if alt is None or not alt.group(1) or re.search(r"\.(png|jpe?g|svg)$", alt.group(1)):
+                bad.append(f"{page}: a figure whose alt text is {alt.group(1) if alt else None!r}")
     assert not bad, "\n".join(bad)
 
 
@@ -190,3 +194,39 @@ def test_figure_options_are_read_as_options(path):
     the caption and leaves the label unregistered (issue 19): every option on one line."""
     bad = [f"{where}: {p}" for where, text in _markdown_sources(path) for p in figure_option_problems(text)]
     assert not bad, "figure options MyST reads as caption (write each on one line):\n" + "\n".join(bad)
+
+
+# A cell that draws (plt.show() or a llmcours.plots function) gives its figure a French alt
+# text in its metadata, which MyST-NB puts on the <img> of every image the cell outputs:
+#     "metadata": {"mystnb": {"image": {"alt": "Deux courbes de perte… "}}}
+# (in JupyterLab: the cell's property inspector; in code: cell.metadata["mystnb"] = {...}).
+# Without it the page's <img> has the file's path as alt text (issue 19).
+DRAWS = re.compile(r"plt\.show\(\)|\b(attention_heatmap|learning_curves|decision_boundary)\(")
+CHAPTERS = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("chapters/*.ipynb"))
+
+
+def figure_alt_problems(nb) -> list[str]:
+    """The cells that draw a figure without a French alt text in ``mystnb.image.alt``."""
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not DRAWS.search(cell.source):
+            continue
+        alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
+        if len(alt) < 40 or len(FRENCH_WORDS.findall(alt)) < 3:
+            problems.append(f"cell {cell.get('id', i)}: alt text {alt[:40]!r}")
+    return problems
+
+
+def test_figure_alt_detector():
+    draws = nbformat.v4.new_code_cell("plt.plot(x)\nplt.show()")
+    nb = nbformat.v4.new_notebook(cells=[draws, nbformat.v4.new_code_cell("print(1)")])
+    assert figure_alt_problems(nb) == [f"cell {draws.id}: alt text ''"]
+    draws.metadata["mystnb"] = {"image": {"alt": "Une courbe de la perte qui baisse avec les époques."}}
+    assert figure_alt_problems(nb) == []
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_every_figure_has_a_french_alt_text(page):
+    problems = figure_alt_problems(nbformat.read(ROOT / page, as_version=4))
+    assert not problems, (f"{page}: cells that draw without a French alt text "
+                          '(metadata {"mystnb": {"image": {"alt": "…"}}}):\n' + "\n".join(problems))
