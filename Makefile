@@ -71,6 +71,11 @@ lint: setup
 test: setup chromium bubblewrap site lint
 	OMP_NUM_THREADS=1 MPLBACKEND=Agg pytest -n $(JOBS) --dist worksteal --durations=15
 
+# The developer's loop (a few minutes): the library, the quiz, the packaging; no browser, no
+# grading batch, no executed notebook, no built site. `make test` runs everything.
+test-fast: setup
+	OMP_NUM_THREADS=1 MPLBACKEND=Agg pytest -n $(JOBS) --dist worksteal -m "not slow and not browser and not site" --durations=10
+
 bench: setup
 	for b in benchmarks/bench_*.py; do echo "== $$b"; python $$b || exit 1; done
 
