@@ -20,6 +20,7 @@ and ``resume=True`` grades only the copies without a result for their current co
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -206,6 +207,24 @@ def _config(root: Path, course: Path, lab: str, student: str, timeout: int,
     return "\n".join(lines) + "\n"
 
 
+def _run_bounded(command: list[str], cwd: Path, env: dict[str, str],
+                 limit: float) -> tuple[subprocess.Popen, sandbox.BoundedReader, bool]:
+    """Run nbgrader, its output (and the kernel's, which inherits it) read through a bounded
+    buffer; killed with its process group after ``limit`` seconds. Returns the finished
+    process, its output and whether it was killed."""
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True,
+                               preexec_fn=_die_with_parent)
+    output = sandbox.BoundedReader(process.stdout)
+    try:
+        process.wait(timeout=limit)
+        return process, output, False
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        return process, output, True
+
+
 def _grade_one(root: Path, lab: str, student: str, *, template_db: Path, timeout: int,
                memory: int, threads: int, use_sandbox: bool) -> dict[str, Any]:
     """Autograde one submission in a throw-away course folder (see the module docstring)."""
@@ -214,7 +233,6 @@ def _grade_one(root: Path, lab: str, student: str, *, template_db: Path, timeout
     released_nb = released(root, lab)
     submitted = root / "submitted" / student / lab / f"{lab}.ipynb"
     digest = hashlib.sha256(submitted.read_bytes()).hexdigest()
-    cgroup = None
     with tempfile.TemporaryDirectory(prefix="llmcours-grade-") as tmp:
         course = Path(tmp)
         shutil.copyfile(template_db, course / "gradebook.db")
@@ -233,26 +251,27 @@ def _grade_one(root: Path, lab: str, student: str, *, template_db: Path, timeout
         env = grading_env(threads)
         env["JUPYTER_RUNTIME_DIR"] = str(course / "runtime")
         (course / "runtime").mkdir(mode=0o700)
-        if use_sandbox:
-            cgroup = sandbox.pids_cgroup()
-            argv = sandbox.kernel_command(lab_files=extra, runtime=course / "runtime", lab=lab,
-                                          memory=memory, threads=threads, cgroup=cgroup)
-            sandbox.write_kernelspec(course / "jupyter", argv)
-            env["JUPYTER_PATH"] = str(course / "jupyter")
         command = [sys.executable, "-c", _WITH_LIMIT, str(int(memory)),
                    sys.executable, "-m", "nbgrader", "autograde", "--force"]
         # A safety net above nbgrader's per-cell timeout (a kernel that ignores interrupts).
         limit = timeout * (2 + sum(c.cell_type == "code" for c in nb.cells)) + 120
-        process = subprocess.Popen(command, cwd=course, env=env, text=True, errors="replace",
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   start_new_session=True, preexec_fn=_die_with_parent)
-        try:
-            log, killed = process.communicate(timeout=limit)[0], False
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            log, killed = process.communicate()[0], True
-        finally:
-            sandbox.remove_cgroup(cgroup)
+        with contextlib.ExitStack() as stack:  # the copy's cgroups and runtime tmpfs
+            box = None
+            if use_sandbox:
+                box = stack.enter_context(sandbox.confined(course / "runtime", memory=memory,
+                                                           threads=threads))
+                argv = sandbox.kernel_command(
+                    lab_files=extra, runtime=course / "runtime", lab=lab, memory=memory,
+                    threads=threads, library=sandbox.course_library(root),
+                    cgroups=list(box.cgroups.values()))
+                sandbox.write_kernelspec(course / "jupyter", argv)
+                env["JUPYTER_PATH"] = str(course / "jupyter")
+            process, output, killed = _run_bounded(command, course, env, limit)
+            oom = box.oom_kills() if box else 0
+        log = output.text()  # every process of the copy is dead: its pipe is closed
+        if oom:  # the cgroup's OOM killer stopped processes of the copy (the kernel or not)
+            notes.append(f"mémoire de la copie dépassée ({memory // 2**20} Mio) : {oom} "
+                         "processus tués")
         logs = grading_dir(root, lab) / "logs"
         logs.mkdir(exist_ok=True)
         (logs / f"{student}.log").write_text(log[-1_000_000:], encoding="utf-8")
@@ -271,8 +290,10 @@ def _grade_one(root: Path, lab: str, student: str, *, template_db: Path, timeout
                    f"copie corrigée trop grosse ({size} octets)" if size else
                    errors[-1].strip()[:300] if errors else f"exit {process.returncode}")
             notes.append(f"la correction automatique a échoué ({why}), voir logs/{student}.log")
-            return {**record, "status": "timeout" if killed else "error", "note": "; ".join(notes)}
+            return {**record, "status": "memory" if oom else "timeout" if killed else "error",
+                    "note": "; ".join(notes)}
         status, note = _diagnose(nbformat.read(graded, as_version=4))
+        status = "memory" if oom else status
         scores = _read_grades(f"sqlite:///{course / 'gradebook.db'}", config.course_id, lab,
                               student)
         target = root / "autograded" / student / lab
@@ -304,13 +325,16 @@ def _up_to_date(root: Path, lab: str, student: str, record: dict[str, Any]) -> b
         hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def check_sandbox() -> None:
-    """Raise ``RuntimeError`` (one line: why, and how to proceed) if the sandbox cannot start."""
+def check_sandbox(root: Path | None = None) -> None:
+    """Raise ``RuntimeError`` (one line: why, and how to proceed) if the sandbox cannot start,
+    or (given the course ``root``) if its kernel would not import the course's ``llmcours``."""
     problem = sandbox.sandbox_problem()
     if problem:
         raise RuntimeError(f"the sandbox cannot start: {problem}; install bubblewrap "
-                           "(make test does), or pass --no-sandbox to grade trusted copies "
-                           "unconfined")
+                           "(make test does) and grade as root (cgroups), or pass --no-sandbox "
+                           "to grade trusted copies unconfined")
+    if root is not None:
+        sandbox.check_library(Path(root))
 
 
 def autograde(root: Path, lab: str, *, students: Iterable[str] = (), jobs: int | None = None,
@@ -330,7 +354,7 @@ def autograde(root: Path, lab: str, *, students: Iterable[str] = (), jobs: int |
     root = Path(root)
     check_lab(root, lab)
     if sandboxed:
-        check_sandbox()
+        check_sandbox(root)
     everyone = submitted_students(root, lab)
     students = list(students) or everyone
     unknown = sorted(set(students) - set(everyone))
