@@ -154,12 +154,166 @@ print("y" * 30_000_000)
 '''
 
 
-def _copy(patches=None, after=None, markdown=None, duplicate=False, bonus=False):
+# --- Third round (issue 17): tricks against a guard that runs inside the kernel. Each is used
+# on a blank copy; with the judgements outside the kernel, none may win a point.
+CALLABLE_TRANSFORMER = """
+class Vide:
+    def __call__(self, lines):
+        return ["pass\\n"]
+
+get_ipython().input_transformer_manager.line_transforms.append(Vide())
+get_ipython().input_transformers_cleanup.append(Vide())
+"""
+SILENCE = """
+import ast
+
+class Silence(ast.NodeTransformer):
+    def visit_Module(self, node):
+        handler = ast.ExceptHandler(type=None, name=None, body=[ast.Pass()])
+        node.body = [ast.Try(body=[s], handlers=[handler], orelse=[], finalbody=[])
+                     for s in node.body]
+        return ast.fix_missing_locations(node)
+"""
+EVENT_AST = SILENCE + """
+class Ajoute:
+    def __call__(self, *args):
+        get_ipython().ast_transformers.append(Silence())
+
+class Retire:
+    def __call__(self, *args):
+        get_ipython().ast_transformers.clear()
+
+get_ipython().events.register("pre_run_cell", Ajoute())
+get_ipython().events.register("post_run_cell", Retire())
+"""
+CUSTOM_EXC = """
+def efface(shell, etype, evalue, tb, tb_offset=None):
+    shell.last_execution_result.error_in_exec = None
+    return None
+
+get_ipython().set_custom_exc((BaseException,), efface)
+"""
+USER_EXPRESSIONS = """
+def aucune(expressions):
+    return {k: {"status": "ok", "data": {"text/plain": "'[]'"}, "metadata": {}}
+            for k in expressions}
+
+get_ipython().user_expressions = aucune
+""" + SILENCE + "\nget_ipython().ast_transformers.append(Silence())\n"
+FAKE_TYPES = SILENCE + """
+import sys
+
+class FauxTypes:
+    FunctionType = type(None)
+
+sys.modules["types"] = FauxTypes()
+get_ipython().ast_transformers.append(Silence())
+"""
+# Builtins the guard calls, lying only to code exec'd from a string (the guard), so that the
+# rest of the kernel keeps working.
+FAKE_BUILTINS = SILENCE + """
+import builtins
+import sys
+
+_vrais = {nom: getattr(builtins, nom) for nom in ("vars", "sorted", "callable", "getattr")}
+
+def _faux(nom, vide):
+    vrai = _vrais[nom]
+
+    def faux(*args, **kwargs):
+        if sys._getframe(1).f_code.co_filename == "<string>":
+            return vide(*args) if nom == "getattr" else vide
+        return vrai(*args, **kwargs)
+    return faux
+
+builtins.vars = _faux("vars", {})
+builtins.sorted = _faux("sorted", [])
+builtins.callable = _faux("callable", False)
+builtins.getattr = _faux("getattr", lambda obj, name, *default: _vrais["getattr"](obj, name, *default))
+get_ipython().ast_transformers.append(Silence())
+"""
+THREAD = SILENCE + """
+import threading
+import time
+
+def reinstalle():
+    while True:
+        transformers = get_ipython().ast_transformers
+        if not transformers:
+            transformers.append(Silence())
+        time.sleep(0.0005)
+
+threading.Thread(target=reinstalle, daemon=True).start()
+"""
+SETTRACE = """
+import sys
+
+class Efface:
+    def __call__(self, frame, event, arg):
+        if frame.f_code.co_name == "run_code":
+            return self.dans_run_code
+        return None
+
+    def dans_run_code(self, frame, event, arg):
+        if event == "return":
+            resultat = frame.f_locals.get("result")
+            if resultat is not None:
+                resultat.error_in_exec = None
+        return self.dans_run_code
+
+sys.settrace(Efface())
+"""
+# A transformer re-installed at each cell turns every test cell into `2` (an execute_result
+# that nbgrader would read as 2 points if the planted metadata were honoured).
+PARTIAL = """
+import ast
+
+class Deux(ast.NodeTransformer):
+    def visit_Module(self, node):
+        node.body = [ast.Expr(ast.Constant(1))]
+        return ast.fix_missing_locations(node)
+
+class Remet:
+    def __call__(self, *args):
+        get_ipython().ast_transformers[:] = [Deux()]
+
+get_ipython().events.register("pre_run_cell", Remet())
+"""
+IN_CUT = """
+for ligne in "\\n".join(In).splitlines():
+    mots = ligne.split(" ", 1)
+    print(mots[0])
+    print(mots[1] if len(mots) > 1 else "")
+"""
+# An honest carre that, each time it is called, reads its callers' frames and linecache.
+FRAMES = """
+import linecache
+import sys
+
+VU = []
+
+def carre(x):
+    cadre = sys._getframe(1)
+    while cadre is not None:
+        VU.append(repr(cadre.f_code.co_filename) + repr(sorted(cadre.f_locals)))
+        VU.append(repr({k: v for k, v in cadre.f_locals.items() if isinstance(v, (str, int))}))
+        cadre = cadre.f_back
+    VU.extend("".join(v[2]) for v in linecache.cache.values())
+    return x * x
+"""
+SHOW_FRAMES = 'print("CADRES", "\\n".join(VU))'
+
+
+def _copy(patches=None, after=None, markdown=None, duplicate=False, bonus=False,
+          planted=False):
     """A submission: the solution typed in, ``patches`` applied, plain code cells inserted
-    (``after``: {cell id: source}), a markdown cell, a duplicated and an invented test cell."""
+    (``after``: {cell id: source}), a markdown cell, a duplicated and an invented test cell,
+    ``"llmcours": {"partial_credit": true}`` planted in the test cells' metadata."""
     nb = grading.student_version(ROOT, "mini", patches)
     cells = []
     for cell in nb.cells:
+        if planted and cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.metadata["llmcours"] = {"partial_credit": True}
         cells.append(cell)
         if after and cell.id in after:
             cells.append(new_code_cell(after[cell.id]))
@@ -178,7 +332,11 @@ def _copy(patches=None, after=None, markdown=None, duplicate=False, bonus=False)
 ROOT = Path()  # set by the fixture before the copies are built
 NAMES = ["Honnête Un", "Vide Deux", "Ast Magique", "Crochet Faux", "Egal Toujours",
          "Math Remplace", "Espion Curieux", "Demon Caché", "Sortie Brutale", "Double Test",
-         "Page Piégée", "Exec Masqué", "Noms Truqués"]
+         "Page Piégée", "Exec Masqué", "Noms Truqués",
+         # third round
+         "Objet Transformeur", "Evenement Ast", "Exception Perso", "Expressions Remplacees",
+         "Types Faux", "Builtins Faux", "Fil Reinstalle", "Trace Effacee", "Credit Plante",
+         "Racine Partielle", "Historique Coupe", "Cadres Lus"]
 
 
 def _cases(course: Path) -> dict[str, dict]:
@@ -207,6 +365,34 @@ def _cases(course: Path) -> dict[str, dict]:
                             flags="ast_transformers"),
         "Noms Truqués": dict(nb=_copy({"carre": NAMES_ATTACK}), max=1 + 2,
                              flags="nom prédéfini redéfini : int"),
+        # third round: blank copy + trick → 0, whatever the guard sees (flags=None)
+        "Objet Transformeur": dict(nb=_copy(BLANK, after={"setup": CALLABLE_TRANSFORMER}),
+                                   max=0, flags=None, exact=True),
+        "Evenement Ast": dict(nb=_copy(BLANK, after={"setup": EVENT_AST}), max=0, flags=None,
+                              exact=True),
+        "Exception Perso": dict(nb=_copy(BLANK, after={"setup": CUSTOM_EXC}), max=0, flags=None,
+                                exact=True),
+        "Expressions Remplacees": dict(nb=_copy(BLANK, after={"setup": USER_EXPRESSIONS}),
+                                       max=0, flags=None, exact=True),
+        "Types Faux": dict(nb=_copy(BLANK, after={"setup": FAKE_TYPES}), max=0, flags=None,
+                           exact=True),
+        "Builtins Faux": dict(nb=_copy(BLANK, after={"setup": FAKE_BUILTINS}), max=0,
+                              flags=None, exact=True),
+        "Fil Reinstalle": dict(nb=_copy(BLANK, after={"setup": THREAD}), max=0, flags=None,
+                               exact=True),
+        "Trace Effacee": dict(nb=_copy(BLANK, after={"setup": SETTRACE}), max=0, flags=None,
+                              exact=True),
+        "Credit Plante": dict(nb=_copy(BLANK, after={"setup": PARTIAL}, planted=True), max=0,
+                              flags=None, exact=True),
+        # honest at x ≥ 1 only: racine earns (1 + 1) / 4 of its 2 points, computed outside
+        "Racine Partielle": dict(nb=_copy({"racine": "def racine(x):\n"
+                                           "    return math.sqrt(x) if x >= 1 else 0.0"}),
+                                 max=1 + 2 + 1, flags=False, exact=True),
+        # honest copies that look for the hidden tests: full marks, nothing found
+        "Historique Coupe": dict(nb=_copy(after={"test-racine": IN_CUT}), max=FULL,
+                                 flags=False, exact=True),
+        "Cadres Lus": dict(nb=_copy({"carre": FRAMES}, after={"test-racine": SHOW_FRAMES}),
+                           max=FULL, flags=False, exact=True),
     }
 
 
@@ -297,12 +483,13 @@ def test_each_copy_scores_at_most_what_it_deserves(batch, name):
         assert score == case["max"], row
     if case["flags"]:
         assert case["flags"] in row["flags"], row
-    else:
+    elif case["flags"] is not None:  # None: the guard's flags (a second line) do not matter
         assert row["flags"] == "", row
 
 
 def test_honest_copies_keep_full_marks_in_the_same_batch(batch):
-    for name in ("Honnête Un", "Espion Curieux", "Demon Caché", "Page Piégée"):
+    for name in ("Honnête Un", "Espion Curieux", "Demon Caché", "Page Piégée",
+                 "Historique Coupe", "Cadres Lus"):
         row = _row(batch, name)
         assert float(row["score"]) == FULL and row["status"] == "ok" and not row["flags"], row
 
@@ -398,3 +585,84 @@ def test_plain_nbgrader_works_on_a_fresh_clone(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "labs" / "mini" / "mini.ipynb").is_file()
     assert (tmp_path / "grading" / "gradebook.db").is_file()
+
+
+
+def _outputs(batch, student: str) -> str:
+    graded = batch["root"] / "autograded" / student / "mini" / "mini.ipynb"
+    return "".join(o.get("text", "") + str(o.get("data", "")) + str(o.get("evalue", ""))
+                   for c in nbformat.read(graded, 4).cells for o in c.get("outputs", []))
+
+
+@pytest.mark.parametrize("student", ["historique_coupe", "cadres_lus", "espion_curieux"])
+def test_no_hidden_test_reaches_the_kernel(batch, student):
+    """`In` (cut after the first word), linecache and the callers' frames of a graded
+    function, read from inside the kernel, hold no judgement and no expected value."""
+    from llmcours.grading.feedback import MASK
+
+    printed = _outputs(batch, student)  # cleaned for feedback: nothing may have been masked
+    assert "assert carre(0) == 0" in printed or "CADRES" in printed, printed[:2000]
+    assert MASK not in printed, printed[:2000]
+    for secret in (*mini.SECRETS, "juger_carre", "1.4142135623730951"):
+        assert secret not in printed, (student, secret)
+
+
+def test_partial_credit_is_computed_outside_the_kernel(batch):
+    row = _row(batch, "Racine Partielle")
+    assert float(row["test-racine"]) == 1 and float(row["score"]) == 4, row
+    assert float(_row(batch, "Credit Plante")["score"]) == 0
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised(batch, tmp_path):
+    from llmcours.grading.reports import neutralised
+
+    for value in ("=HYPERLINK(\"http://x\")", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"):
+        assert neutralised(value) == "'" + value
+    assert neutralised("ok = 1") == "ok = 1" and neutralised(-1.0) == -1.0
+    with open(batch["root"] / "grading" / "mini" / "notes_mini.csv", encoding="utf-8") as f:
+        cells = [cell for row in csv.reader(f) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")
+                or c.startswith("-") and not re.fullmatch(r"-?[\d.]+", c)], cells
+
+
+def test_feedback_masks_hidden_tests_by_content():
+    from llmcours.grading.feedback import MASK, _mask
+
+    secret = {"valeur = carre(7)  # secret_cache_7391"}
+    cut = "valeur\n= carre(7)  # secret_cache_7391\n"  # each line cut after its first word
+    assert _mask(cut, secret, set()) == MASK + "\n"
+    assert _mask("secret\n_cache_7391 ok\n", {"x_secret_cache_7391"}, set(),
+                 {"secret_cache_7391"}) != MASK + "\n"  # a word cut in two is not the word
+    assert _mask("voici secret_cache_7391\n", set(), set(), {"secret_cache_7391"}) == MASK + "\n"
+    assert _mask("carre(7) vaut 49\n", secret, set()) == "carre(7) vaut 49\n"
+    own = {"valeur = carre(7)  # secret_cache_7391"}  # the student's own line may show
+    assert _mask(cut, secret, own) == cut
+
+
+def test_plain_nbgrader_autograde_gives_zero_to_judged_tests_and_says_why(tmp_path):
+    """The formgrader's button (plain `nbgrader autograde`, no llmcours): the judgement is not
+    run in the student's kernel; each judged cell fails with one French line."""
+    from llmcours.grading.judge import NOT_HERE
+
+    root = _bare_course(tmp_path)
+    env = grading.grading_env()
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "mini"],
+                          cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    global ROOT
+    saved, ROOT = ROOT, root
+    try:
+        honest = _copy()
+    finally:
+        ROOT = saved
+    (root / "submitted" / "honnete" / "mini").mkdir(parents=True)
+    nbformat.write(honest, root / "submitted" / "honnete" / "mini" / "mini.ipynb")
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "mini",
+                           "--create"], cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    graded = nbformat.read(root / "autograded" / "honnete" / "mini" / "mini.ipynb", 4)
+    judged = [c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert len(judged) == 3
+    for cell in judged:
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert errors and errors[0].evalue == NOT_HERE, cell.outputs

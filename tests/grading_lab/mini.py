@@ -2,9 +2,10 @@
 
 ``make_course(root)`` writes a course root with ``nbgrader_config.py`` (the repository's),
 ``solutions/mini/mini.ipynb`` and its released version ``labs/mini/``. Two answers
-(``carre``, ``racine``), a visible test (1 point) and two tests with hidden parts (2 points
-each). Hidden tests compare plain values (``int``, ``float``, exact types), as every lab's
-hidden tests should. ``SECRETS`` are strings that appear only in hidden tests or solutions.
+(``carre``, ``racine``), a test with a visible assert (1 point) and two tests with hidden parts (2 points
+each). Every test cell is judged outside the student's kernel (:mod:`llmcours.grading.judge`):
+the kernel only answers calls; ``test-racine`` gives partial credit (the share of right
+answers). ``SECRETS`` are strings that appear only in hidden tests or solutions.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ def _meta(gid: str, *, grade: bool = False, solution: bool = False, locked: bool
     return {"nbgrader": meta}
 
 
+JUDGE = "from llmcours.grading.judge import judgement\n\n\n@judgement\n"
+
+
 def source_notebook() -> nbformat.NotebookNode:
     cells = [
         new_markdown_cell("# Mini-TP\n\nDeux fonctions à écrire.", metadata=_meta("intro",
@@ -37,19 +41,34 @@ def source_notebook() -> nbformat.NotebookNode:
         new_code_cell("def carre(x):\n    ### BEGIN SOLUTION\n"
                       f"    resultat = x * x  # {SECRETS[2]}\n    return resultat\n"
                       "    ### END SOLUTION", metadata=_meta("carre", solution=True)),
-        new_code_cell("assert carre(3) == 9, 'carre(3) doit valoir 9'",
+        # every test is judged outside the kernel (llmcours.grading.judge), the visible
+        # asserts included: a trick in the kernel can pass a visible assert, not a judgement
+        new_code_cell("assert carre(3) == 9, 'carre(3) doit valoir 9'\n"
+                      f"### BEGIN HIDDEN TESTS\n{JUDGE}"
+                      "def juger_carre(appels):\n"
+                      "    assert appels.fn('carre', 3, returns=int) == 9, "
+                      "'carre(3) doit valoir 9'\n"
+                      "### END HIDDEN TESTS",
                       metadata=_meta("test-carre", grade=True, locked=True, points=1)),
-        new_code_cell("assert carre(0) == 0\n### BEGIN HIDDEN TESTS\n"
-                      f"valeur = carre(7)  # {SECRETS[0]}\n"
-                      "assert type(valeur) is int and int(valeur) == 49\n"
+        new_code_cell(f"assert carre(0) == 0\n### BEGIN HIDDEN TESTS\n{JUDGE}"
+                      "def juger_carre_cache(appels):\n"
+                      f"    valeur = appels.fn('carre', 7, returns=int)  # {SECRETS[0]}\n"
+                      "    assert valeur == 49, 'carre(7) doit valoir 49'\n"
                       "### END HIDDEN TESTS",
                       metadata=_meta("test-carre-cache", grade=True, locked=True, points=2)),
         new_code_cell("def racine(x):\n    ### BEGIN SOLUTION\n    return math.sqrt(x)\n"
                       "    ### END SOLUTION", metadata=_meta("racine", solution=True)),
-        new_code_cell("### BEGIN HIDDEN TESTS\n"
-                      f"attendu = 1.4142135623730951  # {SECRETS[1]}\n"
-                      "assert type(racine(2.0)) is float and float(racine(2.0)) == attendu\n"
-                      "assert float(racine(2.0)) == math.sqrt(2.0)\n"
+        # partial credit: the share of the inputs where racine is right (computed here)
+        new_code_cell(f"### BEGIN HIDDEN TESTS\n{JUDGE}"
+                      "def juger_racine(appels):\n"
+                      "    import math\n\n"
+                      f"    attendu = 1.4142135623730951  # {SECRETS[1]}\n"
+                      "    assert math.isclose(appels.fn('racine', 2.0, returns=float), attendu), "
+                      "'racine(2.0) est fausse'\n"
+                      "    justes = [math.isclose(appels.fn('racine', x, returns=float), "
+                      "math.sqrt(x))\n"
+                      "              for x in (9.0, 0.25, 0.01)]\n"
+                      "    return (1 + sum(justes)) / 4\n"
                       "### END HIDDEN TESTS",
                       metadata=_meta("test-racine", grade=True, locked=True, points=2)),
     ]

@@ -6,7 +6,9 @@ feedback and reports, one small module per step, and the ``llmcours grade`` comm
 - :mod:`~llmcours.grading.submissions` and :mod:`~llmcours.grading.collect`: folders and LMS
   zips into ``submitted/``, hostile archives held;
 - :mod:`~llmcours.grading.sandbox`: the bubblewrap sandbox of a student's kernel;
-- :mod:`~llmcours.grading.guard`: kernel tampering detected before each test cell;
+- :mod:`~llmcours.grading.judge` and :mod:`~llmcours.grading.executor`: hidden tests as calls
+  (run in the student's kernel, data only) + judgement (run by the grader);
+- :mod:`~llmcours.grading.guard`: the test cells run and judged; kernel tampering flagged;
 - :mod:`~llmcours.grading.autograde`: every copy graded in parallel, scores merged;
 - :mod:`~llmcours.grading.feedback`: sanitised HTML pages, no hidden test;
 - :mod:`~llmcours.grading.reports`: CSV (with ``flags``) and histogram;

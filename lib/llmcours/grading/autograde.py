@@ -4,6 +4,10 @@ A lab's grade is
 
     score = Σ_cells score(cell),  score(test cell) = points if it runs without error else 0,
 
+where a test cell whose hidden region is a judgement (:mod:`llmcours.grading.judge`) "runs
+without error" when its visible part does in the kernel and its judgement passes in the
+grader's process (a fraction of the points when the judgement returns one),
+
 plus the manual points that an instructor enters in nbgrader's formgrader.
 
 nbgrader's gradebook is one SQLite file, and parallel ``nbgrader autograde`` processes writing
@@ -51,6 +55,7 @@ from llmcours.grading.course import (
     released,
     save_records,
 )
+from llmcours.grading.guard import judgements_of
 from llmcours.grading.release import generate
 
 __all__ = ["DEFAULT_MEMORY", "MAX_GRADED", "NO_SANDBOX_FLAG", "STATUSES", "autograde",
@@ -197,6 +202,7 @@ def _config(root: Path, course: Path, lab: str, student: str, timeout: int,
         f"c.CourseDirectory.student_id = {student!r}",
         f"c.Execute.timeout = {int(timeout)}",
         f"c.GuardedExecute.flags_file = {str(course / 'flags.json')!r}",
+        f"c.GuardedExecute.judgements_file = {str(course / 'judgements.json')!r}",
         "# nbgrader's list, with GuardedExecute in place of Execute",
         "c.Autograde.autograde_preprocessors = [GuardedExecute, IgnorePattern,",
         "    ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,",
@@ -248,6 +254,9 @@ def _grade_one(root: Path, lab: str, student: str, *, template_db: Path, timeout
         shutil.copytree(root / "labs" / lab, extra, ignore=shutil.ignore_patterns("*.ipynb"))
         (course / "nbgrader_config.py").write_text(
             _config(root, course, lab, student, timeout, use_sandbox), encoding="utf-8")
+        # The judged test cells, from the solution (never from the submission): see guard.py
+        (course / "judgements.json").write_text(json.dumps(judgements_of(nbformat.read(
+            root / "solutions" / lab / f"{lab}.ipynb", as_version=4))), encoding="utf-8")
         env = grading_env(threads)
         env["JUPYTER_RUNTIME_DIR"] = str(course / "runtime")
         (course / "runtime").mkdir(mode=0o700)

@@ -1,10 +1,12 @@
 """Feedback: one HTML page per student, without hidden tests, solutions or active content.
 
 ``nbgrader generate_feedback`` renders the autograded notebooks; before it, every notebook is
-cleaned (:func:`clean_notebook`): any output line or markdown line that quotes a hidden-test or
-solution line of the lab is masked (a student's code can print ``In``, a file or a test cell
-it saw run), outputs are cut to ``MAX_OUTPUT`` characters, and markdown, HTML and SVG are
-passed through ``bleach`` (no ``<script>``, no ``on...=`` attribute, no external resource). The
+cleaned (:func:`clean_notebook`): any output or markdown cell that quotes a hidden-test or
+solution line of the lab (compared without whitespace, so cutting or re-wrapping the lines
+does not help) or one of their distinctive words is masked as a whole (a student's code can
+print ``In``, a file or a test cell it saw run; judged hidden tests never reach the kernel;
+what the student typed in their own cells is not masked), outputs are cut to
+``MAX_OUTPUT`` characters, and markdown, HTML and SVG are passed through ``bleach`` (no ``<script>``, no ``on...=`` attribute, no external resource). The
 pages it writes are sanitised again as a whole (:func:`sanitise_page`): the body keeps only
 harmless tags and attributes, links and images only ``data:`` or in-page URLs, and the page
 loads no script (formulas show as LaTeX source).
@@ -23,7 +25,7 @@ from llmcours.grading.course import check_lab, run_nbgrader
 from llmcours.grading.guard import MAX_OUTPUT
 from llmcours.grading.release import _REGION
 
-__all__ = ["ClearTestTracebacks", "clean_notebook", "feedback", "hidden_lines",
+__all__ = ["ClearTestTracebacks", "clean_notebook", "feedback", "hidden_lines", "hidden_words",
            "sanitise_html", "sanitise_page"]
 
 MASK = "[ligne masquée : elle cite un test caché ou une solution]"
@@ -51,12 +53,16 @@ class ClearTestTracebacks(NbGraderPreprocessor):
         return cell, resources
 
 
+def _released_text(root: Path, lab: str) -> str:
+    return "\n".join(cell.source for cell in
+                     nbformat.read(Path(root) / "labs" / lab / f"{lab}.ipynb", 4).cells)
+
+
 def hidden_lines(root: Path, lab: str) -> set[str]:
     """Stripped lines (8 characters or more) inside the hidden-test and solution regions of
     the lab's source notebook, minus those the released version shows anyway."""
     root = Path(root)
-    shown = {line.strip() for cell in nbformat.read(root / "labs" / lab / f"{lab}.ipynb", 4).cells
-             for line in cell.source.splitlines()}
+    shown = {line.strip() for line in _released_text(root, lab).splitlines()}
     lines, inside = set(), False
     for cell in nbformat.read(root / "solutions" / lab / f"{lab}.ipynb", as_version=4).cells:
         for line in cell.source.splitlines():
@@ -67,12 +73,30 @@ def hidden_lines(root: Path, lab: str) -> set[str]:
     return lines
 
 
-def _mask(text: str, secret: set[str], own: set[str]) -> str:
-    out = []
-    for line in text.splitlines(keepends=True):
-        quoted = line.strip() and any(s in line for s in secret if s not in own)
-        out.append(MASK + ("\n" if line.endswith("\n") else "") if quoted else line)
-    return "".join(out)
+def hidden_words(root: Path, lab: str, lines: set[str]) -> set[str]:
+    """Words (8 characters or more) of the hidden ``lines`` that the released lab never uses:
+    one of them in an output is a quotation, however the output cuts or reorders the lines."""
+    shown = set(_WORD.findall(_released_text(root, lab)))
+    return {w for line in lines for w in _WORD.findall(line)} - shown
+
+
+_WORD = re.compile(r"\w{8,}")
+_SPACE = re.compile(r"\s+")
+
+
+def _mask(text: str, secret: set[str], own: set[str], words: set[str] = frozenset()) -> str:
+    """``text`` whole, or :data:`MASK` when it quotes a hidden line (compared without any
+    whitespace: cutting or re-wrapping the lines changes nothing) or a hidden word, except
+    what the student typed (``own``: the lines of their own cells)."""
+    if not text.strip():
+        return text
+    flat = _SPACE.sub("", text)
+    own_flat = {_SPACE.sub("", line) for line in own}
+    own_words = {w for line in own for w in _WORD.findall(line)}
+    quoted = any(len(s := _SPACE.sub("", line)) >= 8 and s in flat and s not in own_flat
+                 for line in secret) or \
+        any(w in words and w not in own_words for w in _WORD.findall(text))
+    return MASK + ("\n" if text.endswith("\n") else "") if quoted else text
 
 
 def sanitise_html(text: str) -> str:
@@ -89,16 +113,23 @@ def sanitise_html(text: str) -> str:
     return cleaner.clean(text)
 
 
-def clean_notebook(nb: Any, secret: set[str]) -> Any:
-    """The autograded notebook ``nb`` made safe to render (see the module docstring)."""
+def clean_notebook(nb: Any, secret: set[str], words: set[str] = frozenset()) -> Any:
+    """The autograded notebook ``nb`` made safe to render (see the module docstring);
+    ``secret``: :func:`hidden_lines`, ``words``: :func:`hidden_words`."""
+    def is_locked(cell: Any) -> bool:
+        return bool(cell.get("metadata", {}).get("nbgrader", {}).get("locked"))
+
+    # what the student wrote anywhere (their own code, echoed by `In`, is no secret to them)
+    typed = {line.strip() for cell in nb.cells if not is_locked(cell)
+             for line in cell.get("source", "").splitlines()}
     for cell in nb.cells:
-        locked = cell.get("metadata", {}).get("nbgrader", {}).get("locked")
-        own = set() if locked else {line.strip() for line in cell.get("source", "").splitlines()}
+        locked = is_locked(cell)
+        own = set() if locked else typed
         if not locked:  # a student's mention of a region marker is not a region
             cell.source = re.sub(r"(BEGIN|END) (HIDDEN|SOLUTION)", "\\1\u00a0\\2",
                                  cell.get("source", ""))
         if cell.cell_type in ("markdown", "raw"):
-            cell.source = sanitise_html(_mask(cell.source, secret, own))
+            cell.source = sanitise_html(_mask(cell.source, secret, own, words))
             cell.pop("attachments", None)
             continue
         if cell.cell_type != "code":
@@ -107,10 +138,10 @@ def clean_notebook(nb: Any, secret: set[str]) -> Any:
         for output in cell.get("outputs", []):
             kind = output.get("output_type")
             if kind == "stream":
-                output["text"] = _mask(str(output.get("text", ""))[:MAX_OUTPUT], secret, own)
+                output["text"] = _mask(str(output.get("text", ""))[:MAX_OUTPUT], secret, own, words)
             elif kind == "error":
-                output["evalue"] = _mask(str(output.get("evalue", ""))[:2000], secret, own)
-                output["traceback"] = [_mask(str(t)[:2000], secret, own)
+                output["evalue"] = _mask(str(output.get("evalue", ""))[:2000], secret, own, words)
+                output["traceback"] = [_mask(str(t)[:2000], secret, own, words)
                                        for t in output.get("traceback", [])[:100]]
             else:
                 data = {}
@@ -119,9 +150,9 @@ def clean_notebook(nb: Any, secret: set[str]) -> Any:
                     if not isinstance(value, str) or len(value) > 5 * MAX_OUTPUT:
                         continue
                     if mime == "text/plain":
-                        data[mime] = _mask(value[:MAX_OUTPUT], secret, own)
+                        data[mime] = _mask(value[:MAX_OUTPUT], secret, own, words)
                     elif mime == "text/html":
-                        data[mime] = sanitise_html(_mask(value, secret, own))
+                        data[mime] = sanitise_html(_mask(value, secret, own, words))
                     elif mime in ("image/png", "image/jpeg"):
                         data[mime] = value
                 if not data:
@@ -157,9 +188,10 @@ def feedback(root: Path, lab: str) -> list[Path]:
     if not graded:
         raise ValueError(f"lab ({lab!r}) has no autograded submission: run autograde first")
     secret = hidden_lines(root, lab)
+    words = hidden_words(root, lab, secret)
     for path in graded:
         nb = nbformat.read(path, as_version=4)
-        nbformat.write(clean_notebook(nb, secret), path)
+        nbformat.write(clean_notebook(nb, secret, words), path)
     for old in root.glob(f"feedback/*/{lab}/{lab}.html"):
         old.unlink()
     done = run_nbgrader(root, "generate_feedback", lab, "--force", check=False)

@@ -1,9 +1,22 @@
-"""Anti-tampering: what the grader checks in the student's kernel before each test cell.
+"""The test cells of a lab run by the grader: hidden tests judged outside the kernel, a guard.
 
 ``GuardedExecute`` replaces nbgrader's ``Execute`` in the autograde step (see
-:mod:`llmcours.grading.autograde`). Before every graded code cell it runs :data:`GUARD` in the
-kernel (silently, outside the notebook), which looks for kernel-level tampering, undoes what
-it can and reports it:
+:mod:`llmcours.grading.autograde`). For a test cell whose hidden region is a judgement
+(:mod:`llmcours.grading.judge`), it runs only the visible part in the student's kernel, then
+the judgement in this process: each call goes to the kernel as data
+(:mod:`llmcours.grading.executor`), the references and comparisons stay here, and a failed
+judgement appends an error output (nbgrader scores the cell 0); a fraction returned by the
+judgement becomes nbgrader's partial credit, computed here. The cell's visible and hidden
+sources come from the lab's solution notebook (``judgements_file``, written by the grader),
+never from the submission. Nothing the kernel does can change a judged score: it can only lie
+about the student's own outputs, which are type-checked and size-capped on arrival.
+
+Test cells still written the old way (hidden asserts run in the kernel) keep working, with
+the weaknesses of the previous design; they are converted lab by lab.
+
+Before every graded code cell, :data:`GUARD` runs in the kernel (silently, outside the
+notebook) as a second line: it looks for kernel-level tampering and reports it as flags for
+the instructor; no judged score depends on it. It looks for
 
 - IPython AST transformers, input transformers, event callbacks, display and exception hooks,
   shell methods, trace and profile functions defined by the student's code;
@@ -20,32 +33,33 @@ it can and reports it:
 
 "Defined by the student" means: Python code whose file is not under the environment, Python's
 own library or the ``llmcours`` folder, i.e. a cell. Library code (matplotlib's inline
-backend, tqdm...) is never flagged. The report becomes the ``flags`` column of the CSV, for
-the instructor to review. After each graded cell, outputs that nbgrader would read as partial
-credit (``execute_result``, ``display_data``) become plain text, unless the cell's metadata
-says ``"llmcours": {"partial_credit": true}``; every output is cut to ``MAX_OUTPUT``
-characters. If the kernel dies (``os._exit``, a crash), the remaining cells are marked as not
-run, and the tests that already passed keep their points.
+backend, tqdm...) is never flagged. The report becomes the ``flags`` column of the CSV.
 
-This is detection inside a process the student controls: code that rewrites the kernel
-itself could hide from it. The sandbox, not this guard, is what keeps the grades, the hidden
-tests and the other copies out of reach.
+After each test cell, outputs that nbgrader would read as partial credit (``execute_result``,
+``display_data``) become plain text (partial credit comes from a judgement only), the cell's
+metadata keeps only its ``nbgrader`` part (a planted ``partial_credit`` or anything else is
+dropped), and every output is cut to ``MAX_OUTPUT`` characters. If the kernel dies
+(``os._exit``, a crash), the remaining cells are marked as not run, and the tests that already
+passed keep their points.
 """
 
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
-from jupyter_core.utils import run_sync
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Unicode
+
+from llmcours.grading.judge import MAX_REPLY, Calls, Rejected, judge, load
 
 __all__ = ["GUARD", "GuardedExecute", "MAX_OUTPUT", "SHADOWED"]
 
@@ -59,6 +73,14 @@ SHADOWED = ("int", "float", "str", "bool", "list", "tuple", "dict", "set", "type
             "__import__")
 # Methods that decide a comparison: a notebook defining one may be faking `==` (see GUARD).
 RIGGED = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__abs__"}
+# The public executor (llmcours/grading/executor.py) in the kernel, loaded from its file once:
+# not through llmcours.grading, whose __init__ imports nbgrader.
+EXECUTOR = (
+    "(__import__('sys').modules.get('_llmcours_executor') or (lambda u: (lambda s: (lambda m: ("
+    "s.loader.exec_module(m), __import__('sys').modules.setdefault('_llmcours_executor', m))[1])"
+    "(u.module_from_spec(s)))(u.spec_from_file_location('_llmcours_executor', "
+    "u.find_spec('llmcours').submodule_search_locations[0] + '/grading/executor.py')))"
+    "(__import__('importlib.util', fromlist=['spec_from_file_location'])))")
 # The real builtins, reached from a literal through attribute lookups only: no name that the
 # student's namespace could redefine (``exec``, ``repr``, ``get_ipython``, ``__builtins__``).
 REAL_BUILTINS = ("[c for c in ().__class__.__base__.__subclasses__() if c.__module__ == 'codecs'"
@@ -268,10 +290,29 @@ def _capped(output: Any) -> Any:
     return output
 
 
+def _error(ename: str, evalue: str) -> Any:
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def judgements_of(nb: Any) -> dict[str, dict[str, str]]:
+    """``{grade id: {"visible", "hidden"}}`` of the test cells of a solution notebook ``nb``
+    written as a judgement (:func:`llmcours.grading.judge.split`)."""
+    from llmcours.grading.judge import split
+
+    found = {}
+    for cell in nb.cells:
+        parts = split(cell.get("source", "")) if _is_test(cell) else None
+        if parts:
+            found[cell.metadata["nbgrader"]["grade_id"]] = {"visible": parts[0], "hidden": parts[1]}
+    return found
+
+
 class GuardedExecute(Execute):
-    """nbgrader's ``Execute`` with the checks of the module docstring."""
+    """nbgrader's ``Execute`` with the judgements and checks of the module docstring."""
 
     flags_file = Unicode("", help="JSON file where the flags are written").tag(config=True)
+    judgements_file = Unicode("", help="JSON file {grade id: {visible, hidden}} of the test "
+                                       "cells judged outside the kernel").tag(config=True)
     ipc = Bool(False, help="talk to the kernel over Unix sockets in the runtime folder (a "
                            "kernel without network)").tag(config=True)
 
@@ -290,40 +331,112 @@ class GuardedExecute(Execute):
         super().__init__(*args, **kwargs)
         self.flags: list[str] = []
         self.dead = ""
+        self.judged: dict[str, dict[str, str]] = json.loads(
+            Path(self.judgements_file).read_text(encoding="utf-8")) if self.judgements_file else {}
+        self.judge_namespace: dict[str, Any] = {"__name__": "llmcours_jugement"}
 
     async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: Any = None,
                                  store_history: bool = True) -> Any:
         if self.dead:
             if cell.get("cell_type") == "code":
-                cell.outputs = [new_output("error", ename="KernelDied", evalue=self.dead,
-                                           traceback=[f"KernelDied: {self.dead}"])]
+                cell.outputs = [_error("KernelDied", self.dead)]
             return cell
+        test = _is_test(cell)
+        spec = self.judged.get(cell.metadata["nbgrader"]["grade_id"]) if test else None
+        if test:  # only nbgrader's metadata (restored from the gradebook) counts
+            cell.metadata = {"nbgrader": cell.metadata["nbgrader"]}
+        source = cell.source
         try:
-            if _is_test(cell):
+            if test:
                 await self._guard(cell_index)
+            if spec is not None:  # the kernel sees the visible part only
+                cell.source = spec["visible"]
             cell = await super().async_execute_cell(cell, cell_index, execution_count,
                                                     store_history)
         except DeadKernelError:
             self.dead = "le noyau s'est arrêté pendant cette cellule ou avant"
             self.flags.append(f"noyau arrêté à la cellule {cell_index}")
-            cell.outputs = [new_output("error", ename="KernelDied", evalue=self.dead,
-                                       traceback=[f"KernelDied: {self.dead}"])]
+            cell.outputs = [_error("KernelDied", self.dead)]
             return cell
         except CellTimeoutError:  # the kernel did not come back after the interrupt
             self.dead = "le noyau ne répondait plus après un dépassement de délai"
-            cell.outputs = [new_output("error", ename="CellTimeoutError", evalue=self.dead,
-                                       traceback=[f"CellTimeoutError: {self.dead}"])]
+            cell.outputs = [_error("CellTimeoutError", self.dead)]
             return cell
+        finally:
+            cell.source = source
         if cell.get("cell_type") == "code":
-            partial = cell.get("metadata", {}).get("llmcours", {}).get("partial_credit")
-            if _is_test(cell) and not partial:
+            if test:
                 cell.outputs = [_plain(o) if o.get("output_type") in
                                 ("execute_result", "display_data") else o for o in cell.outputs]
             cell.outputs = [_capped(o) for o in cell.outputs]
+            failed = any(o.get("output_type") == "error" or o.get("name") == "stderr"
+                         for o in cell.outputs)
+            if spec is not None:
+                await self._judge(cell, spec, failed)
         return cell
 
     # nbclient binds its sync wrapper to its own coroutine: rebind it to ours
     execute_cell = run_sync(async_execute_cell)
+
+    async def _judge(self, cell: Any, spec: dict[str, str], failed: bool) -> None:
+        """Run the cell's hidden region here (its definitions serve the next cells too) and,
+        unless the visible part ``failed``, its judgement, whose calls run in the kernel;
+        append the verdict to the cell."""
+        name = cell.metadata["nbgrader"]["grade_id"]
+        loop = asyncio.get_running_loop()
+
+        def send(request: str) -> str:
+            return asyncio.run_coroutine_threadsafe(self._call(request), loop).result()
+
+        try:
+            judgements = load(spec["hidden"], self.judge_namespace, name)
+            if failed:
+                return
+            fraction = await loop.run_in_executor(None, judge, judgements, Calls(send))
+        except AssertionError as err:
+            cell.outputs.append(_error("AssertionError", str(err)[:2000] or "test caché échoué"))
+            return
+        except Exception as err:  # the grader's own failure: 0, said plainly, never a crash
+            self.log.exception("judgement of %s", name)
+            cell.outputs.append(_error("ErreurDeJugement", f"{type(err).__name__}: {err}"[:2000]))
+            return
+        if fraction < 1:
+            points = float(cell.metadata["nbgrader"]["points"]) * fraction
+            cell.outputs.append(new_output("execute_result", data={"text/plain": f"{points:g}"},
+                                           execution_count=None))
+
+    async def _call(self, request: str) -> str:
+        """One call of a judgement, run in the kernel by the public executor; its answer as
+        text (JSON). The kernel receives the request only: no test source, no expected value."""
+        if self.dead:
+            raise Rejected(f"appel impossible : {self.dead}")
+        expression = f"{EXECUTOR}.call({request!r}, globals())"
+        msg_id = self.kc.execute("", silent=True, store_history=False,
+                                 user_expressions={"r": expression})
+        try:
+            reply = await self.async_wait_for_reply(msg_id)
+        except DeadKernelError:
+            self.dead = "le noyau s'est arrêté pendant un test caché"
+            raise Rejected(self.dead) from None
+        except Exception:  # nbclient's timeout handling: interrupt the student's code
+            try:
+                await ensure_async(self.km.interrupt_kernel())
+            except Exception:
+                pass
+            raise Rejected(f"délai dépassé ({self.timeout} s) pendant un test caché") from None
+        try:
+            text = reply["content"]["user_expressions"]["r"]["data"]["text/plain"]
+        except Exception:  # no answer: the student's code broke or replaced user_expressions
+            raise Rejected("réponse du noyau absente ou mal formée") from None
+        if not isinstance(text, str) or len(text) > 2 * MAX_REPLY:
+            raise Rejected("réponse du noyau mal formée ou trop grosse")
+        try:
+            value = ast.literal_eval(text)
+        except Exception:
+            raise Rejected("réponse du noyau illisible") from None
+        if not isinstance(value, str):
+            raise Rejected("réponse du noyau mal formée")
+        return value
 
     async def _guard(self, cell_index: int) -> None:
         """Run :data:`GUARD` as a user expression: evaluated by the shell as it is, without the
@@ -338,7 +451,8 @@ class GuardedExecute(Execute):
         try:
             text = answer["data"]["text/plain"]
             found = [str(f) for f in ast.literal_eval(ast.literal_eval(text))]
-        except (KeyError, TypeError, ValueError, SyntaxError):
+        except (KeyError, TypeError, ValueError, SyntaxError, AttributeError, MemoryError,
+                RecursionError):
             why = (answer or {}).get("ename", "pas de réponse") if isinstance(answer, dict) else \
                 "pas de réponse"
             found = [f"contrôle anti-fraude sans réponse ({why} ; noyau modifié ?)"]

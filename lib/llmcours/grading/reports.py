@@ -1,4 +1,8 @@
-"""Reports: the grade rows of a lab, their CSV (with a ``flags`` column) and a histogram."""
+"""Reports: the grade rows of a lab, their CSV (with a ``flags`` column) and a histogram.
+
+Text cells of the CSV that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, a
+tab or a carriage return first) are written with a leading apostrophe (:func:`neutralised`).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,16 @@ from llmcours.grading.course import (
     released,
 )
 
-__all__ = ["export", "grade_parts", "grade_rows", "histogram"]
+__all__ = ["export", "grade_parts", "grade_rows", "histogram", "neutralised"]
+
+# A spreadsheet reads a cell that starts with one of these as a formula (CSV injection).
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text: a string that starts like a formula gets
+    a leading apostrophe (OWASP's advice); numbers are left as they are."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA) else value
 
 
 def grade_parts(root: Path, lab: str) -> list[tuple[str, float]]:
@@ -84,7 +97,8 @@ def export(root: Path, lab: str, output: str | os.PathLike | None = None) -> Pat
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: f"{v:g}" if isinstance(v, float) else v for k, v in row.items()})
+            writer.writerow({k: f"{v:g}" if isinstance(v, float) else neutralised(v)
+                             for k, v in row.items()})
     return output
 
 
