@@ -300,7 +300,9 @@ def beam_search(
     log-probability; candidates ending in ``eos`` (among the best num_beams) are finished and
     scored with the length penalty, the best num_beams others keep running. Like Hugging Face's
     default (``early_stopping=False``), the search stops once num_beams sequences are finished
-    and the best running beam, scored at its current length, cannot beat the worst of them.
+    and the best running beam, scored as if it ended at its current length, does not beat the
+    worst of them: a heuristic, not a guarantee (with α > 0 a longer continuation divides by a
+    larger |y|^α and might still have won).
     With a KV cache, the cache's rows follow the beams they belong to.
     """
     max_new_tokens, num_beams, eos, ids = _check_beam_args(
@@ -334,7 +336,7 @@ def beam_search(
         lm.reorder(parents)  # row i of the cache now holds the past of beam i
         best_running = next_scores[0] / length**length_penalty
         if len(finished) == num_beams and best_running <= finished[-1][0]:
-            break  # no running beam can beat the finished ones any more
+            break  # heuristic stop: the best running beam, ended now, would not win
     if not finished:  # max_new_tokens == 0
         return ids
     return finished[0][1][None, :]
