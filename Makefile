@@ -19,7 +19,7 @@ export HF_HUB_OFFLINE ?= 1
 export LLMCOURS_CACHE ?= $(HOME)/.cache/llmcours
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup site test test-fast constraints lint bench chromium bubblewrap mathjax clean
+.PHONY: setup site test test-fast constraints lint bench chromium bubblewrap mathjax clean check-cuda-config gpu-run pdf
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -82,6 +82,22 @@ test-fast: setup
 
 bench: setup
 	for b in benchmarks/bench_*.py; do echo "== $$b"; python $$b || exit 1; done
+
+# Every chapter in its CUDA configuration on the CPU (steps and tokens capped, a T4 without
+# bf16 simulated, memory estimated against the card), into _build/cuda-check/, not the site's
+# cache. About an hour on two busy cores: not part of `make test`; run it after changing a
+# CONFIG cell or the library's training paths (see the README).
+check-cuda-config: setup
+	python tools/check_cuda_config.py --jobs $(JOBS)
+
+# On a CUDA machine: the real CUDA configurations, timed, with tokens/s and MFU, written to
+# benchmarks/gpu_run.md (quoted by the README).
+gpu-run: setup
+	python tools/gpu_run.py
+
+# The polycopié: the built site printed page by page by Chromium, merged by pypdf.
+pdf: setup chromium site
+	python tools/make_pdf.py -o _build/pdf/polycopie.pdf
 
 clean:
 	rm -rf _build
