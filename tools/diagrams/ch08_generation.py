@@ -33,9 +33,9 @@ def fr(x: float, fmt: str = ".2f") -> str:
 
 
 def beam_tree() -> Path:
-    """The tree of the worked example, 7.4 in wide so that the page shows it at its own size
-    (text of 10 pt or more, as everywhere in the book's diagrams)."""
-    fig, ax = canvas(7.4, 6.2)
+    """The tree of the worked example, narrow enough (with the saved padding, at most the
+    7-in text column) that the page shows it at its own size, text of 10 pt or more."""
+    fig, ax = canvas(6.8, 6.2)
     root = box(ax, 0.6, 3.3, 1.15, 0.6, "« Le chat »", COLORS["input"], fontsize=10)
     label(ax, 2.35, 6.05, "étape 1 : on garde 2 suites sur 3", fontsize=10, color=COLORS["edge"])
     label(ax, 5.5, 6.05, "étape 2 : on garde 2 suites sur 6", fontsize=10, color=COLORS["edge"])
@@ -66,12 +66,12 @@ def beam_tree() -> Path:
 
 
 def kv_cache() -> Path:
-    """One generation step without and with the cache, the two panels side by side (7.4 in)."""
-    fig, ax = canvas(7.1, 4.0)
-    n, c = 5, 0.34  # tokens, cell size
-    panels = [(0.75, "Sans cache : tout est recalculé"), (4.3, "Avec le cache : une ligne")]
+    """One generation step without and with the cache, the two panels side by side (6.7 in)."""
+    fig, ax = canvas(6.7, 4.0)
+    n, c = 5, 0.32  # tokens, cell size
+    panels = [(0.7, "Sans cache : tout est recalculé"), (4.0, "Avec le cache : une ligne")]
     for panel, (x0, title) in enumerate(panels):
-        label(ax, x0 + 1.2, 3.85, title, fontsize=10.5, fontweight="bold")
+        label(ax, x0 + 1.1, 3.85, title, fontsize=10.5, fontweight="bold")
         # keys on top: cached (grey) or computed now (pink)
         for j in range(n):
             new = panel == 0 or j == n - 1
@@ -91,12 +91,12 @@ def kv_cache() -> Path:
                     edgecolor="white", alpha=0.85 if computed else 1))
         label(ax, x0 - 0.3, 2.1, "requêtes", fontsize=10, ha="right", rotation=90)
         if panel == 0:
-            text = ("étape t : ≈ t²/2 scores q·k,\nk et v de tout le préfixe\nrecalculés "
+            text = ("étape t : ≈ t²/2 scores q·k,\nk et v de tout le préfixe\nrecalculés\n"
                     "→ O(t²·d) par token,\nO(T³·d) pour T tokens")
         else:
             text = ("étape t : t scores (une ligne),\nkₜ et vₜ seulement, les autres\n"
-                    "lus dans le cache (en gris)\n→ O(t·d) par token, O(T²·d) en tout")
-        label(ax, x0 + 1.2, 0.55, text, fontsize=10, va="center")
+                    "lus dans le cache (en gris)\n→ O(t·d) par token,\nO(T²·d) en tout")
+        label(ax, x0 + 1.1, 0.5, text, fontsize=10, va="center")
     return save(fig, "ch08_kv_cache")
 
 
