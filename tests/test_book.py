@@ -230,3 +230,48 @@ def test_every_figure_has_a_french_alt_text(page):
     problems = figure_alt_problems(nbformat.read(ROOT / page, as_version=4))
     assert not problems, (f"{page}: cells that draw without a French alt text "
                           '(metadata {"mystnb": {"image": {"alt": "…"}}}):\n' + "\n".join(problems))
+
+
+# Diagrams: the page shows an SVG at its own size when it fits the text column (672 CSS px
+# in a 1280-px window, measured in Chromium on a built page) and shrinks a wider one to it.
+COLUMN_PX, MIN_FONT_PT = 672, 10.0
+SVGS = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("figures/*.svg"))
+
+
+def svg_text_sizes(svg: str) -> list[tuple[str, float]]:
+    """(text, size in points at which the page shows it) for each <text> of an SVG written by
+    matplotlib (svg.fonttype none): a text's size is its largest tspan's, so a sub- or
+    superscript (0.7 × the base) counts with its base."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(svg)
+    view_width = float(root.get("viewBox").split()[2])
+    width_px = float(root.get("width").removesuffix("pt")) * 4 / 3
+    shown_px = min(width_px, COLUMN_PX)
+    sizes = []
+    for text in root.iter("{http://www.w3.org/2000/svg}text"):
+        markup = ET.tostring(text, encoding="unicode")
+        found = [float(x) for x in re.findall(r"font-size:\s*([\d.]+)px", markup)]
+        if found:  # user units are points (viewBox = width in pt); 1 CSS px = 0.75 pt
+            sizes.append(("".join(text.itertext()).strip(), max(found) * shown_px / view_width * 0.75))
+    return sizes
+
+
+def test_svg_text_size_detector():
+    def svg(width_pt: float, size: float) -> str:
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_pt}pt" height="100pt" '
+                f'viewBox="0 0 {width_pt} 100"><text><tspan style="font-size: {size}px">a</tspan>'
+                f'<tspan style="font-size: {0.7 * size}px">b</tspan></text></svg>')
+
+    assert svg_text_sizes(svg(504, 10)) == [("ab", 10.0)]  # 504 pt = 672 px: shown as drawn
+    (_, shrunk), = svg_text_sizes(svg(1008, 10))  # twice the column: shown at half size
+    assert shrunk == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("path", SVGS)
+def test_diagram_text_is_readable_on_the_page(path):
+    """Every label of a diagram shows at ≥ 10 pt in the text column (issue 19): draw on a
+    canvas ≤ 7 in wide with tools/diagrams/_draw.py, whose save() refuses smaller text."""
+    small = [f"{text[:40]!r}: {size:.1f} pt" for text, size in
+             svg_text_sizes((ROOT / path).read_text(encoding="utf-8")) if size < MIN_FONT_PT - 0.05]
+    assert not small, f"{path}: text under {MIN_FONT_PT} pt on the page:\n" + "\n".join(small)

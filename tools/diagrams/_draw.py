@@ -4,10 +4,19 @@ Each ``tools/diagrams/<chapter>.py`` script draws its chapter's figures with the
 saves them with :func:`save` into ``figures/`` as SVG (text kept as text, no date in the file,
 so that a re-run with unchanged code gives byte-identical files). Run one script with
 ``python tools/diagrams/<chapter>.py`` or all of them with ``python tools/diagrams``.
+
+Font sizes are the sizes the reader sees. The book shows a figure at its own size when it
+fits the text column (672 CSS px, ``PAGE_WIDTH_IN`` inches, in a 1280-px window) and shrinks
+a wider one to the column. So: draw on a canvas at most ``PAGE_WIDTH_IN`` wide, where a
+10-point label shows at 10 points; on a wider canvas the helpers enlarge every font by
+``width / PAGE_WIDTH_IN`` (the layout must then leave room for it). :func:`save` refuses a
+figure with text under ``MIN_FONT_PT`` at the size the page shows, and warns about labels
+that overlap (tests/test_book.py checks every ``figures/*.svg`` the same way).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -26,9 +35,26 @@ COLORS = {
 }
 plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "llmcours", "font.size": 11})
 
+# The book's text column at its narrowest desktop width (672 CSS px = 7 in at 96 px/in) and
+# the smallest text a reader should have to read there (sub- and superscripts excepted).
+PAGE_WIDTH_IN = 7.0
+MIN_FONT_PT = 10.0
+
+
+def shrink(fig: plt.Figure) -> float:
+    """How much the page shrinks ``fig``: 1 when it fits the column, else column / width
+    (the saved width: the canvas and the padding that ``save`` adds on both sides)."""
+    return min(1.0, PAGE_WIDTH_IN / (fig.get_figwidth() + 2 * plt.rcParams["savefig.pad_inches"]))
+
+
+def fontsize(ax: plt.Axes, size: float) -> float:
+    """The font size to draw so that text shows at ``size`` points on the page."""
+    return size / shrink(ax.figure)
+
 
 def canvas(width: float, height: float) -> tuple[plt.Figure, plt.Axes]:
-    """A blank figure of ``width`` × ``height`` inches whose data units are inches."""
+    """A blank figure of ``width`` × ``height`` inches whose data units are inches (keep
+    ``width`` ≤ ``PAGE_WIDTH_IN``: the page shows it at its own size)."""
     fig, ax = plt.subplots(figsize=(width, height))
     ax.set_xlim(0, width)
     ax.set_ylim(0, height)
@@ -44,7 +70,7 @@ def box(ax: plt.Axes, x: float, y: float, w: float, h: float, text: str = "",
     ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.08",
                                 facecolor=color, edgecolor=COLORS["edge"], linewidth=1.2, **kwargs))
     if text:
-        ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
+        ax.text(x, y, text, ha="center", va="center", fontsize=_shown(ax, fontsize))
     return x, y
 
 
@@ -55,17 +81,46 @@ def arrow(ax: plt.Axes, start: tuple[float, float], end: tuple[float, float],
     ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=12, color=color,
                                  linewidth=1.2, connectionstyle=f"arc3,rad={rad}", **kwargs))
     if text:
-        ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, text, fontsize=fontsize,
+        ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, text, fontsize=_shown(ax, fontsize),
                 ha="center", va="center", backgroundcolor="white")
 
 
-def label(ax: plt.Axes, x: float, y: float, text: str, **kwargs) -> None:
-    """Free text at (x, y), centred."""
-    ax.text(x, y, text, ha=kwargs.pop("ha", "center"), va=kwargs.pop("va", "center"), **kwargs)
+def label(ax: plt.Axes, x: float, y: float, text: str, fontsize: float = 11, **kwargs) -> None:
+    """Free text at (x, y), centred, at ``fontsize`` points on the page."""
+    ax.text(x, y, text, ha=kwargs.pop("ha", "center"), va=kwargs.pop("va", "center"),
+            fontsize=_shown(ax, fontsize), **kwargs)
+
+
+_shown = fontsize  # the helpers' ``fontsize`` argument shadows the function's name
+
+
+def text_problems(fig: plt.Figure) -> tuple[list[str], list[str]]:
+    """(texts under ``MIN_FONT_PT`` on the page, pairs of texts that overlap) in ``fig``."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    # the saved width: what bbox_inches="tight" keeps, plus its padding on both sides
+    width = fig.get_tightbbox(renderer).width + 2 * plt.rcParams["savefig.pad_inches"]
+    scale = min(1.0, PAGE_WIDTH_IN / width)
+    texts = [t for ax in fig.axes for t in ax.texts if t.get_text().strip()]
+    small = [f"{t.get_text()!r}: {t.get_fontsize() * scale:.1f} pt on the page" for t in texts
+             if t.get_fontsize() * scale < MIN_FONT_PT - 1e-6]
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    overlaps = [f"{a.get_text()!r} and {b.get_text()!r}"
+                for i, (a, ba) in enumerate(zip(texts, boxes, strict=True))
+                for b, bb in zip(texts[i + 1:], boxes[i + 1:], strict=True) if ba.overlaps(bb)]
+    return small, overlaps
 
 
 def save(fig: plt.Figure, name: str) -> Path:
-    """Save ``fig`` as ``figures/<name>.svg`` (no date, reproducible) and close it."""
+    """Save ``fig`` as ``figures/<name>.svg`` (no date, reproducible) and close it; refuse
+    text that the page would show under ``MIN_FONT_PT``, warn about overlapping labels."""
+    small, overlaps = text_problems(fig)
+    if small:
+        plt.close(fig)
+        raise ValueError(f"{name}: text under {MIN_FONT_PT} pt at the size the page shows it "
+                         f"(column {PAGE_WIDTH_IN} in): " + "; ".join(small))
+    for pair in overlaps:
+        print(f"warning: {name}: overlapping labels {pair}", file=sys.stderr)
     FIGURES.mkdir(exist_ok=True)
     path = FIGURES / f"{name}.svg"
     fig.savefig(path, format="svg", metadata={"Date": None}, bbox_inches="tight")

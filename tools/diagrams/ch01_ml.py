@@ -16,23 +16,27 @@ NOTE = "#555555"
 
 
 def ia_ml_dl_llm() -> Path:
-    """Four nested rounded boxes, the name of each field at its top-left, examples at the right."""
-    fig, ax = canvas(10.4, 5.6)
+    """Four nested rounded boxes, the name of each field at its top-left, examples below it."""
     layers = [
-        # (x0, y0, width, height, colour, name, examples)
-        (0.2, 0.2, 10.0, 5.2, COLORS["input"], "Intelligence artificielle (IA)",
+        # (colour, name, examples)
+        (COLORS["input"], "Intelligence artificielle (IA)",
          "systèmes experts, recherche dans un arbre de jeu, planification"),
-        (0.9, 0.45, 8.6, 4.15, COLORS["hidden"], "Apprentissage automatique",
+        (COLORS["hidden"], "Apprentissage automatique",
          "k-moyennes, régression, arbres de décision, bandits"),
-        (1.6, 0.7, 7.2, 3.1, COLORS["output"], "Apprentissage profond",
+        (COLORS["output"], "Apprentissage profond",
          "réseaux de neurones à plusieurs couches : MLP, RNN, LSTM"),
-        (2.3, 0.95, 5.8, 2.05, COLORS["attn"], "Grands modèles de langage (LLM)",
+        (COLORS["attn"], "Grands modèles de langage (LLM)",
          "Transformers pré-entraînés à prédire le token suivant :\nGPT, BERT, T5, SmolLM2"),
     ]
-    for x0, y0, w, h, color, name, examples in layers:
+    width, step, band, inner = 6.8, 0.3, 0.72, 0.85  # band: room for a name and its examples
+    height = band * 3 + inner + 0.15 * 4
+    fig, ax = canvas(width, height)
+    for level, (color, name, examples) in enumerate(layers):
+        x0, y0 = 0.05 + level * step, 0.05 + level * 0.15
+        w, h = width - 0.1 - 2 * level * step, height - 0.1 - level * (band + 0.15)
         box(ax, x0 + w / 2, y0 + h / 2, w, h, "", color)
-        label(ax, x0 + 0.2, y0 + h - 0.25, name, fontsize=12, ha="left", fontweight="bold")
-        label(ax, x0 + 0.2, y0 + h - 0.48, examples, fontsize=9, ha="left", va="top",
+        label(ax, x0 + 0.15, y0 + h - 0.2, name, fontsize=12, ha="left", fontweight="bold")
+        label(ax, x0 + 0.15, y0 + h - 0.38, examples, fontsize=10, ha="left", va="top",
               color=NOTE)
     return save(fig, "ch01_ia_ml_dl_llm")
 

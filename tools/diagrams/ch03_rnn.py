@@ -49,8 +49,8 @@ def rnn_unrolled() -> Path:
             else:
                 arrow(ax, (x + 0.55, 1.9), (nxt - 0.55, 1.9), color=COLORS["red"],
                       text=f"$h_{n}$")
-    label(ax, 6.75, 3.9, "mêmes poids $W_h$, $W_x$, $b$ à chaque pas", fontsize=9, color=NOTE)
-    label(ax, 6.75, 0.05, "la chaîne est séquentielle : $h_t$ attend $h_{t-1}$", fontsize=9,
+    label(ax, 6.75, 3.9, "mêmes poids $W_h$, $W_x$, $b$ à chaque pas", fontsize=10, color=NOTE)
+    label(ax, 6.75, 0.05, "la chaîne est séquentielle : $h_t$ attend $h_{t-1}$", fontsize=10,
           color=NOTE)
     return save(fig, "ch03_rnn_unrolled")
 
@@ -70,7 +70,7 @@ def _cell(ax, top: float, name: str) -> None:
     ax.add_patch(FancyBboxPatch((1.3, 0.9), 7.6, top - 0.9,
                                 boxstyle="round,pad=0.02,rounding_size=0.15",
                                 facecolor="#FAFAFA", edgecolor=COLORS["grey"], lw=1.0))
-    label(ax, 1.55, top - 0.2, name, fontsize=9, color=NOTE, ha="left")
+    label(ax, 1.55, top - 0.2, name, fontsize=10, color=NOTE, ha="left")
 
 
 def _carried_line(ax, y: float, x_mult: float, x_add: float, start: str, end: str,
@@ -90,7 +90,7 @@ def lstm_cell() -> Path:
     fig, ax = canvas(10.4, 5.0)
     _cell(ax, 4.4, "cellule LSTM")
     _carried_line(ax, 3.7, 3.2, 5.5, "$c_{t-1}$", "$c_t$", COLORS["orange"])  # the memory
-    label(ax, 4.35, 4.0, "mémoire : ni matrice ni tanh", fontsize=8, color=NOTE)
+    label(ax, 7.1, 4.17, "mémoire : ni matrice ni tanh", fontsize=10, color=NOTE)
     # inputs
     label(ax, 0.55, 0.9, "$h_{t-1}$", fontsize=12)
     label(ax, 1.75, 0.25, "$x_t$", fontsize=12)
@@ -98,27 +98,27 @@ def lstm_cell() -> Path:
     ax.plot([1.75, 1.75], [0.45, 0.9], color=COLORS["edge"], lw=1.2)
     # gates
     gates = [(3.2, "$f_t$\n$\\sigma$", "oubli"), (4.6, "$i_t$\n$\\sigma$", "entrée"),
-             (5.5, "$\\tilde{c}_t$\ntanh", "candidat"), (7.2, "$o_t$\n$\\sigma$", "sortie")]
+             (5.85, "$\\tilde{c}_t$\ntanh", "candidat"), (7.2, "$o_t$\n$\\sigma$", "sortie")]
     for x, text, name in gates:
         arrow(ax, (x, 0.9), (x, 1.6))
         box(ax, x, 1.9, 0.75, 0.6, text, COLORS["attn"] if "sigma" in text else COLORS["hidden"],
-            fontsize=9)
-        label(ax, x, 1.35, name, fontsize=8, color=NOTE)
+            fontsize=10)
+        label(ax, x, 1.35, name, fontsize=10, color=NOTE)
     arrow(ax, (3.2, 2.2), (3.2, 3.48))
     _op(ax, 5.05, 2.85, "×")
     arrow(ax, (4.6, 2.2), (4.88, 2.68))
-    arrow(ax, (5.5, 2.2), (5.22, 2.68))
+    arrow(ax, (5.75, 2.2), (5.22, 2.68))
     arrow(ax, (5.2, 3.02), (5.38, 3.5))
     # output: h_t = o_t ⊙ tanh(c_t)
-    box(ax, 7.9, 3.0, 0.75, 0.4, "tanh", COLORS["hidden"], fontsize=9)
+    box(ax, 7.9, 3.0, 0.75, 0.4, "tanh", COLORS["hidden"], fontsize=10)
     arrow(ax, (7.9, 3.7), (7.9, 3.2))
     _op(ax, 7.9, 2.2, "×")
     arrow(ax, (7.9, 2.8), (7.9, 2.42))
     arrow(ax, (7.58, 1.9), (7.7, 2.08))
     arrow(ax, (8.12, 2.2), (9.6, 2.2), color=COLORS["red"])
     label(ax, 9.95, 2.2, "$h_t$", fontsize=12)
-    label(ax, 5.2, 0.3, "chaque porte : $\\sigma(W x_t + U h_{t-1} + b)$, un vecteur de $d$ "
-          "nombres entre 0 et 1", fontsize=8, color=NOTE)
+    label(ax, 6.0, 0.25, "chaque porte : $\\sigma(W x_t + U h_{t-1} + b)$, un vecteur de $d$ "
+          "nombres entre 0 et 1", fontsize=10, color=NOTE)
     return save(fig, "ch03_lstm_cell")
 
 
@@ -132,12 +132,12 @@ def gru_cell() -> Path:
     ax.plot([0.55, 6.2], [0.9, 0.9], color=COLORS["edge"], lw=1.2)
     ax.plot([1.1, 1.1], [3.3, 0.9], color=COLORS["red"], lw=1.0, ls=":")
     # gates
-    box(ax, 2.4, 1.8, 0.8, 0.6, "$r_t$\n$\\sigma$", COLORS["attn"], fontsize=9)
-    label(ax, 2.4, 1.25, "réinitialisation", fontsize=8, color=NOTE)
-    box(ax, 3.9, 1.8, 0.8, 0.6, "$z_t$\n$\\sigma$", COLORS["attn"], fontsize=9)
-    label(ax, 3.9, 1.25, "mise à jour", fontsize=8, color=NOTE)
-    box(ax, 6.2, 1.8, 0.9, 0.6, "$\\tilde{h}_t$\ntanh", COLORS["hidden"], fontsize=9)
-    label(ax, 6.2, 1.25, "candidat", fontsize=8, color=NOTE)
+    box(ax, 2.4, 1.8, 0.8, 0.6, "$r_t$\n$\\sigma$", COLORS["attn"], fontsize=10)
+    label(ax, 2.4, 1.25, "réinitialisation", fontsize=10, color=NOTE)
+    box(ax, 3.9, 1.8, 0.8, 0.6, "$z_t$\n$\\sigma$", COLORS["attn"], fontsize=10)
+    label(ax, 3.9, 1.25, "mise à jour", fontsize=10, color=NOTE)
+    box(ax, 6.2, 1.8, 0.9, 0.6, "$\\tilde{h}_t$\ntanh", COLORS["hidden"], fontsize=10)
+    label(ax, 6.2, 1.25, "candidat", fontsize=10, color=NOTE)
     for x in (2.4, 3.9, 6.2):
         arrow(ax, (x, 0.9), (x, 1.5))
     # r_t ⊙ h_{t-1} feeds the candidate
@@ -146,7 +146,7 @@ def gru_cell() -> Path:
     arrow(ax, (3.1, 3.3), (3.1, 2.82), color=COLORS["red"])
     arrow(ax, (3.32, 2.55), (5.85, 2.05))
     # z_t weighs old state and candidate
-    box(ax, 4.6, 2.85, 0.55, 0.3, "$1-z_t$", "white", fontsize=8)
+    box(ax, 4.6, 2.85, 0.8, 0.36, "$1-z_t$", "white", fontsize=10)
     arrow(ax, (4.1, 2.1), (4.5, 2.7))
     arrow(ax, (4.6, 3.0), (4.6, 3.08))
     _op(ax, 7.2, 2.4, "×")
@@ -154,7 +154,7 @@ def gru_cell() -> Path:
     arrow(ax, (6.65, 1.9), (7.0, 2.25))
     arrow(ax, (7.2, 2.62), (7.2, 3.08))
     label(ax, 5.2, 0.3, "$h_t = (1 - z_t) \\odot h_{t-1} + z_t \\odot \\tilde{h}_t$ : "
-          "avec $z_t \\approx 0$, l'état est recopié", fontsize=8, color=NOTE)
+          "avec $z_t \\approx 0$, l'état est recopié", fontsize=10, color=NOTE)
     return save(fig, "ch03_gru_cell")
 
 

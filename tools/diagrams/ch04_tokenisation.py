@@ -23,11 +23,11 @@ NOTE = "#555555"
 
 def bpe_merges() -> Path:
     merges = train_on_words(WORD_COUNTS, NUM_MERGES)
-    char_w, gap, row_h = 0.3, 0.07, 0.5
+    char_w, gap, row_h = 0.16, 0.03, 0.4  # fits the text column (≤ 6.8 in)
     extents = [len(w) * char_w + (len(w) - 1) * gap for w in WORD_COUNTS]  # a word's width
-    x_left = [3.4]  # left edge of each word's column
+    x_left = [2.5]  # left edge of each word's column
     for extent in extents[:-1]:
-        x_left.append(x_left[-1] + extent + 0.6)
+        x_left.append(x_left[-1] + extent + 0.16)
     n_rows = len(merges) + 1
     width = x_left[-1] + extents[-1] + 0.1
     height = (n_rows + 2.5) * row_h
