@@ -1,0 +1,114 @@
+"""The polycopié (``make pdf``, ``tools/make_pdf.py``), read back with pypdf.
+
+Needs the built site (``_build/html``, made by ``make site`` before the tests) and Debian's
+Chromium. The PDF is ``_build/pdf/polycopie.pdf`` when it is newer than every page printed
+into it (``make pdf`` made it), else it is printed here once (about a minute on two cores).
+Checked: the page count, every page's title in the order of ``_toc.yml``, no raw TeX
+(``$…$``, ``\\frac``, ``\\(``) left in the text layer outside the code the chapters show, every
+figure present (each SVG diagram's labels in the text layer, every raster image an image of
+the PDF), page numbers on the body pages.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from pypdf import PdfReader
+
+REPO = Path(__file__).resolve().parents[1]
+HTML = REPO / "_build" / "html"
+PDF = REPO / "_build" / "pdf" / "polycopie.pdf"
+TOC = REPO / "_toc.yml"
+spec = importlib.util.spec_from_file_location("make_pdf", REPO / "tools" / "make_pdf.py")
+make_pdf = importlib.util.module_from_spec(spec)
+sys.modules["make_pdf"] = make_pdf  # its dataclass looks its module up
+spec.loader.exec_module(make_pdf)
+
+pytestmark = pytest.mark.slow
+RAW_TEX = re.compile(r"\$[^$]{1,80}\$|\\frac|\\\(|\\\[")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _article(page: Path) -> str:
+    text = page.read_text(encoding="utf-8")
+    return text[text.index("<article"):text.index("</article>")]
+
+
+@pytest.fixture(scope="module")
+def book():
+    assert (HTML / "index.html").is_file(), "no built site: run `make site` first"
+    pages = make_pdf.book_pages(HTML, TOC)
+    if not PDF.is_file() or PDF.stat().st_mtime < max(p.stat().st_mtime for p in pages):
+        start = time.perf_counter()
+        make_pdf.make_pdf(HTML, PDF, TOC)
+        print(f"polycopié printed in {time.perf_counter() - start:.0f} s")
+    reader = PdfReader(PDF)
+    texts = [page.extract_text() or "" for page in reader.pages]
+    front = next(i for i, t in enumerate(texts) if "Table des matières" in t)
+    while front + 1 < len(texts) and re.search(r"\.{5,}\s*\d+", texts[front + 1]):
+        front += 1  # the table of contents goes on
+    return dict(pages=pages, reader=reader, texts=texts, body=front + 1)
+
+
+def test_page_count_and_numbers(book):
+    n_body = len(book["texts"]) - book["body"]
+    assert n_body >= 3 * len(book["pages"]), f"{n_body} body pages for {len(book['pages'])} pages"
+    for number, text in enumerate(book["texts"][book["body"]:], start=1):
+        assert re.search(rf"(^|\n)\s*{number}\s*($|\n)", text), f"page {number}: no page number"
+
+
+def test_every_title_in_order(book):
+    body = _squash("".join(book["texts"][book["body"]:]))
+    toc = _squash("".join(book["texts"][:book["body"]]))
+    position = 0
+    for page in book["pages"]:
+        title = re.search(r"<h1[^>]*>(.*?)</h1>", _article(page), flags=re.S)[1]
+        title = _squash(html.unescape(re.sub(r"<[^>]+>|#", "", title)))
+        assert title in toc, f"{page.name}: {title!r} not in the table of contents"
+        found = body.find(title, position)
+        assert found >= 0, f"{page.name}: title {title!r} missing or out of order"
+        position = found + len(title)
+
+
+def test_no_raw_tex_outside_code(book):
+    code = set()
+    for path in [*REPO.glob("chapters/*.ipynb"), *REPO.glob("annexes/*.ipynb")]:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                code |= {_squash(line) for line in cell.source.splitlines() if RAW_TEX.search(line)}
+    for number, text in enumerate(book["texts"][book["body"]:], start=1):
+        flat = _squash(text)
+        for line in sorted(code, key=len, reverse=True):
+            flat = flat.replace(line, "")
+        left = RAW_TEX.findall(flat)
+        assert not left, f"page {number}: raw TeX in the text layer: {left[:3]}"
+
+
+def test_every_figure_present(book):
+    body = _squash("".join(book["texts"][book["body"]:]))
+    raster, missing = 0, []
+    for page in book["pages"]:
+        for src in re.findall(r'<img[^>]+src="([^"]+)"', _article(page)):
+            if "logo_colab" in src:
+                continue  # the launch button, not printed
+            path = (page.parent / src).resolve()
+            if path.suffix != ".svg":
+                raster += 1
+                continue
+            labels = [_squash(html.unescape(t)) for t in
+                      re.findall(r"<text[^>]*>([^<]{3,})<", path.read_text(encoding="utf-8"))]
+            if labels and sum(label in body for label in labels) < len(labels) / 2:
+                missing.append(f"{page.name}: {path.name}")
+    assert not missing, f"SVG figures whose labels are not in the PDF: {missing}"
+    images = sum(len(page.images) for page in book["reader"].pages[book["body"]:])
+    assert images >= raster, f"{images} images in the PDF for {raster} raster images in the site"
