@@ -9,6 +9,11 @@ Everything runs in a temporary copy of the course; the repository is not touched
 kernel runs in the bubblewrap sandbox (``llmcours.grading.sandbox``); ``--no-sandbox`` grades
 unconfined, to measure what the sandbox and the anti-tampering guard cost.
 
+Besides the times it reports the peak memory of the whole process tree (this process, the
+nbgrader subprocesses and their kernels: the sum of their resident sizes, sampled every
+0.2 s) and the disk the course takes once graded (submitted/, autograded/, gradebook). The
+class-sized run of the README: ``--lab exp02 --n 100 --jobs 2``.
+
 Run: ``.venv/bin/python benchmarks/bench_grading.py [--lab tp1] [--n 20] [--jobs N] [--no-sandbox]``
 """
 
@@ -19,10 +24,12 @@ import importlib.util
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import nbformat
+import psutil
 
 from llmcours import grading
 
@@ -46,6 +53,35 @@ def _course(tmp: Path) -> Path:
     for folder in ("solutions", "labs"):
         shutil.copytree(REPO / folder, root / folder)
     return root
+
+
+class PeakMemory(threading.Thread):
+    """The largest summed resident size of this process and all its descendants, sampled."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.interval, self.peak, self._done = interval, 0, threading.Event()
+
+    def run(self) -> None:
+        me = psutil.Process()
+        while not self._done.wait(self.interval):
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:  # a kernel that just ended
+                    pass
+            self.peak = max(self.peak, total)
+
+    def stop(self) -> int:
+        self._done.set()
+        self.join()
+        return self.peak
+
+
+def _disk(folder: Path) -> int:
+    """Bytes of the files under ``folder`` (what ``du`` would count, without links)."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def main() -> None:
@@ -73,10 +109,16 @@ def main() -> None:
                                 sandboxed=sandboxed)
         t_one = time.perf_counter() - start
 
+        load_before = os.getloadavg()
+        memory = PeakMemory()
+        memory.start()
         start = time.perf_counter()
         records = grading.autograde(root, args.lab, jobs=args.jobs, sandboxed=sandboxed)
         t_class = time.perf_counter() - start
+        peak = memory.stop()
+        load_after = os.getloadavg()
         rows = grading.grade_rows(root, args.lab)
+        disk = {name: _disk(root / name) for name in ("submitted", "autograded", "grading")}
 
     scores = sorted(r["score"] for r in rows)
     statuses = sorted({r["status"] for r in records.values()})
@@ -88,6 +130,11 @@ def main() -> None:
           f"({t_class / args.n:.1f} s per submission; statuses {statuses}), "
           f"ratio to the {BUDGET_CLASS:.0f} s budget: {t_class / BUDGET_CLASS:.2f}")
     per = sorted(r["seconds"] for r in records.values())
+    print(f"peak memory of the process tree during the class: {peak / 2**30:.2f} GiB; disk after "
+          f"grading: " + ", ".join(f"{k}/ {v / 2**20:.1f} MiB" for k, v in disk.items())
+          + f" ({sum(disk.values()) / args.n / 2**10:.0f} KiB per copy)")
+    print(f"load average (1 min) before/after the class: {load_before[0]:.1f}/{load_after[0]:.1f}; "
+          f"CPU time of the graded children (both runs): {sum(os.times()[2:4]):.0f} s")
     print(f"wall time of one grading subprocess: median {per[len(per) // 2]:.0f} s, "
           f"max {per[-1]:.0f} s; autograded scores: {scores}")
 
