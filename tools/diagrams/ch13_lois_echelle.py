@@ -17,9 +17,10 @@ from _draw import COLORS, plt, save  # noqa: E402
 
 
 def isoflop() -> None:
-    """Left: loss against model size for three fixed budgets (U-shaped), minima joined by the
-    frontier. Right: the optimal N against C, a straight line in log-log axes."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11.5, 4.4), gridspec_kw={"width_ratios": [1.35, 1]})
+    """Top: loss against model size for three fixed budgets (U-shaped), minima joined by the
+    frontier. Bottom: the optimal N against C, a straight line in log-log axes. Stacked, so
+    that the figure fits the text column with 10-point labels."""
+    fig, (left, right) = plt.subplots(2, 1, figsize=(6.8, 8.4))
     log_n = np.linspace(0, 10, 300)
     budgets = [(2.5, 3.4, "budget $C_1$"), (5.0, 2.7, "budget $C_2 = 10\\,C_1$"),
                (7.5, 2.1, "budget $C_3 = 100\\,C_1$")]
@@ -34,14 +35,14 @@ def isoflop() -> None:
     xs, ys = zip(*minima, strict=True)
     left.plot(xs, ys, "--", color=COLORS["red"], linewidth=1.5, label="frontière compute-optimale")
     left.annotate("modèle trop petit :\nil voit beaucoup de tokens\nmais sature", xy=(1.5, 3.8),
-                  xytext=(0.1, 2.0), fontsize=9, color=COLORS["grey"],
+                  xytext=(0.1, 1.9), fontsize=10.5, color=COLORS["grey"],
                   arrowprops=dict(arrowstyle="->", color=COLORS["grey"]))
     left.annotate("modèle trop grand :\ntrop peu de tokens\npour l'entraîner", xy=(8.6, 3.8),
-                  xytext=(6.7, 4.3), fontsize=9, color=COLORS["grey"],
+                  xytext=(6.3, 4.25), fontsize=10.5, color=COLORS["grey"],
                   arrowprops=dict(arrowstyle="->", color=COLORS["grey"]))
     left.set(xlabel="taille du modèle $N$ (échelle log)", ylabel="perte de validation",
              xticks=[], yticks=[], ylim=(1.0, 4.8), title="Courbes isoFLOP : $C = 6ND$ fixé")
-    left.legend(loc="lower left", fontsize=9, frameon=False, bbox_to_anchor=(0.38, 0.0))
+    left.legend(loc="lower left", fontsize=10.5, frameon=False, bbox_to_anchor=(0.42, 0.0))
 
     log_c = np.linspace(0, 6, 50)
     right.plot(log_c, 0.5 * log_c + 1.0, color=COLORS["red"], linewidth=2,
@@ -51,7 +52,7 @@ def isoflop() -> None:
     right.plot(np.array(xs) * 0.6 + 0.6, 0.5 * (np.array(xs) * 0.6 + 0.6) + 1.0, "o", color=COLORS["red"])
     right.set(xlabel="budget de calcul $C$ (échelle log)", ylabel="$N$ optimal (échelle log)",
               xticks=[], yticks=[], title="La frontière : où placer le budget")
-    right.legend(loc="upper left", fontsize=9, frameon=False)
+    right.legend(loc="upper left", fontsize=10.5, frameon=False)
     for ax in (left, right):
         ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
@@ -64,12 +65,12 @@ def attention_masks() -> None:
     i, j = np.indices((T, T))
     causal = j <= i
     masks = [
-        (causal, "attention complète (causale)", "$T^2/2$ scores : $O(T^2)$"),
-        (causal & (i - j < window), f"fenêtre glissante ($w = {window}$)", "$T \\cdot w$ scores : $O(T\\,w)$"),
+        (causal, "attention complète\n(causale)", "$T^2/2$ scores : $O(T^2)$"),
+        (causal & (i - j < window), f"fenêtre glissante\n($w = {window}$)", "$T \\cdot w$ scores : $O(T\\,w)$"),
         (causal & ((i - j < stride) | (j % stride == stride - 1)),
-         f"creuse à pas fixe (pas de {stride})", "O(T √T) avec un pas ≈ √T"),
+         f"creuse à pas fixe\n(pas de {stride})", "O(T √T) avec un pas ≈ √T"),
     ]
-    fig, axes = plt.subplots(1, 3, figsize=(11.5, 4.3))
+    fig, axes = plt.subplots(1, 3, figsize=(6.9, 3.8))
     for ax, (mask, title, cost) in zip(axes, masks, strict=True):
         image = np.where(mask, 1.0, 0.0)
         ax.imshow(image, cmap=plt.matplotlib.colors.ListedColormap(["#F4F4F4", COLORS["blue"]]),
@@ -78,9 +79,9 @@ def attention_masks() -> None:
         ax.set_yticks(np.arange(-0.5, T, 1), minor=True)
         ax.grid(which="minor", color="white", linewidth=0.8)
         ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-        ax.set_title(title, fontsize=11)
-        ax.set_xlabel(f"clés (tokens lus)\n{cost}  ·  {int(mask.sum())} cases ici", fontsize=9.5)
-        ax.set_ylabel("requêtes (positions)", fontsize=9.5)
+        ax.set_title(title, fontsize=10.5)
+        ax.set_xlabel(f"clés (tokens lus)\n{cost}\n{int(mask.sum())} cases ici", fontsize=10)
+        ax.set_ylabel("requêtes (positions)", fontsize=10)
     fig.tight_layout()
     save(fig, "ch13_attention_masks")
 
