@@ -27,6 +27,7 @@ from accelerate.state import AcceleratorState, PartialState
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
+from llmcours.notebook import fr
 from llmcours.notebook import progress as progress_bar
 
 __all__ = ["set_seed", "get_device", "mixed_precision_for", "fit", "train_step", "History"]
@@ -339,7 +340,7 @@ def fit(
             norms.append(float(norm))
             history.steps += 1
             bar.update(1)
-            bar.set_postfix(perte=f"{loss.item():.4f}")
+            bar.set_postfix(perte=fr(loss.item(), 4))  # the bar is read: French decimals
             if max_steps is not None and history.steps >= max_steps:
                 break
         if not norms:
@@ -349,7 +350,7 @@ def fit(
         _record(history, "train", running.means(accelerator))
         if val_loader is not None:
             _record(history, "val", _evaluate(model, val_loader, loss_fn, metrics, accelerator))
-            bar.set_postfix(perte=f"{history.train_loss[-1]:.4f}", val=f"{history.val_loss[-1]:.4f}")
+            bar.set_postfix(perte=fr(history.train_loss[-1], 4), val=fr(history.val_loss[-1], 4))
         history.lr.append(optimizer.param_groups[0]["lr"])
         history.grad_norm.append(float(np.mean(norms)))
         if max_steps is not None and history.steps >= max_steps:
