@@ -62,3 +62,50 @@ def test_the_site_build_asks_for_text_bars():
 
     makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text(encoding="utf-8")
     assert "site: export LLMCOURS_PROGRESS := text" in makefile.splitlines()
+
+
+# ------------------------------------------------------------------ select_config (CONFIG cells)
+CONFIGS = {
+    "cpu": dict(steps=100, max_new_tokens=16, lr=1e-2),
+    "cuda": dict(steps=800, lm_steps=4000, ft_epochs=5, ppo_iterations=150, max_new_tokens=60,
+                 n_evals=1, full_finetune=True, lr=1e-3, sizes=[1_000, 200_000], n_compare=None),
+}
+
+
+def test_select_config_follows_the_device(monkeypatch):
+    from types import SimpleNamespace
+
+    from llmcours.notebook import select_config
+
+    monkeypatch.delenv("LLMCOURS_CONFIG", raising=False)
+    assert select_config(CONFIGS, "cpu") == CONFIGS["cpu"]
+    gpu = SimpleNamespace(type="cuda")  # a torch.device("cuda") without a GPU
+    assert select_config(CONFIGS, gpu) == CONFIGS["cuda"]  # on a GPU: no cap at all
+    monkeypatch.setenv("LLMCOURS_CONFIG", "cpu")
+    assert select_config(CONFIGS, gpu) == CONFIGS["cpu"]
+
+
+def test_forced_cuda_on_a_cpu_is_a_capped_dry_run(monkeypatch):
+    from llmcours.notebook import DRY_RUN_CAPS, select_config
+
+    monkeypatch.setenv("LLMCOURS_CONFIG", " CUDA ")
+    config = select_config(CONFIGS, "cpu")
+    assert config == dict(CONFIGS["cuda"], steps=3, lm_steps=3, ft_epochs=1, ppo_iterations=3,
+                          max_new_tokens=4)
+    assert config["n_evals"] == 1 and config["full_finetune"] is True  # never raised, bools kept
+    assert config["sizes"] == [1_000, 200_000] and config["lr"] == 1e-3  # shapes stay CUDA's
+    assert CONFIGS["cuda"]["steps"] == 800  # the chapter's dict is not modified
+    assert DRY_RUN_CAPS["steps"] == 3
+
+
+@pytest.mark.parametrize("configs, env, message", [
+    ({"cpu": {}}, "", "configs must have the keys"),
+    ({"cpu": {}, "cuda": {}, "tpu": {}}, "", "configs must have the keys"),
+    (CONFIGS, "gpu", "LLMCOURS_CONFIG ('gpu') must be 'cpu' or 'cuda'"),
+])
+def test_select_config_bad_input(monkeypatch, configs, env, message):
+    from llmcours.notebook import select_config
+
+    monkeypatch.setenv("LLMCOURS_CONFIG", env)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        select_config(configs, "cpu")
