@@ -58,8 +58,10 @@ _batch = next((v for k, v in _config.items() if isinstance(v, int)
                and k.endswith(("batch_size", "batch"))), 1)
 _seq = next((v for k, v in _config.items() if isinstance(v, int)
              and k.endswith(("context_length", "seq_len", "max_length", "_len"))), None)
-_modules = {id(v): (k, v) for k, v in list(globals().items())
-            if isinstance(v, _nn.Module) and not k.startswith("_")}
+_modules = {}
+for _k, _v in list(globals().items()):  # a model's first name (not a loop variable's, later)
+    if isinstance(_v, _nn.Module) and not _k.startswith("_"):
+        _modules.setdefault(id(_v), (_k, _v))
 _inner = {id(m) for _, v in _modules.values() for m in v.modules() if m is not v}
 _rows = []
 for _name, _model in (_modules[i] for i in _modules if i not in _inner):
