@@ -24,7 +24,7 @@ def taxonomy() -> None:
     families = [
         ("intrinsèque\n(le texte seul)", COLORS["input"], "perplexité\nbits par caractère"),
         ("contre une réponse\nde référence", COLORS["hidden"],
-         "exactitude, précision, rappel, F1\nexact match, F1 (QR)"),
+         "exactitude, précision, rappel, F1\ncorrespondance exacte, F1 (QR)"),
         ("contre un texte\nde référence", COLORS["output"],
          "BLEU (précision), ROUGE (rappel)\nBERTScore (plongements)"),
         ("sans référence", COLORS["attn"],
