@@ -33,7 +33,7 @@ def isoflop() -> None:
         left.plot([center], [floor], "o", color=color, markersize=8)
         minima.append((center, floor))
     xs, ys = zip(*minima, strict=True)
-    left.plot(xs, ys, "--", color=COLORS["red"], linewidth=1.5, label="frontière compute-optimale")
+    left.plot(xs, ys, "--", color=COLORS["red"], linewidth=1.5, label="frontière optimale en calcul")
     left.annotate("modèle trop petit :\nil voit beaucoup de tokens\nmais sature", xy=(1.5, 3.8),
                   xytext=(0.1, 1.9), fontsize=10.5, color=COLORS["grey"],
                   arrowprops=dict(arrowstyle="->", color=COLORS["grey"]))
