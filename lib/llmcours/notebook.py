@@ -104,6 +104,9 @@ CONFIG_ENV = "LLMCOURS_CONFIG"
 # key and dtype path of the GPU configuration is exercised without hours of training.
 DRY_RUN_CAPS = {"steps": 3, "epochs": 1, "iterations": 3, "max_new_tokens": 4, "n_evals": 2,
                 "n_answers": 2, "n_shown": 2}
+# Lists of lengths timed one after the other (chapter 8 generates up to 1 024 tokens without a
+# cache, O(T²): over 30 min on a CPU): the dry run keeps their first values only.
+DRY_RUN_LIST_CAPS = {"lengths": 2}
 
 
 def select_config(configs: dict[str, dict[str, Any]], device: Any) -> dict[str, Any]:
@@ -111,7 +114,9 @@ def select_config(configs: dict[str, dict[str, Any]], device: Any) -> dict[str, 
 
     ``LLMCOURS_CONFIG=cuda`` (or ``cpu``) forces a configuration. The CUDA one forced on a
     machine without a GPU is a *dry run*: every integer whose key ends with one of
-    ``DRY_RUN_CAPS`` (``steps``, ``rm_steps``, ``max_new_tokens``…) is capped to its small value.
+    ``DRY_RUN_CAPS`` (``steps``, ``rm_steps``, ``max_new_tokens``…) is capped to its small value,
+    and a list whose key ends with one of ``DRY_RUN_LIST_CAPS`` (``kv_lengths``) keeps its first
+    values.
     """
     if set(configs) != {"cpu", "cuda"}:
         raise ValueError(f"configs must have the keys 'cpu' and 'cuda', not {sorted(configs)}")
@@ -125,4 +130,8 @@ def select_config(configs: dict[str, dict[str, Any]], device: Any) -> dict[str, 
             cap = next((c for suffix, c in DRY_RUN_CAPS.items() if key.endswith(suffix)), None)
             if cap is not None and isinstance(value, int) and not isinstance(value, bool):
                 config[key] = min(value, cap)
+            keep = next((c for suffix, c in DRY_RUN_LIST_CAPS.items() if key.endswith(suffix)),
+                        None)
+            if keep is not None and isinstance(value, list | tuple):
+                config[key] = value[:keep]
     return config
