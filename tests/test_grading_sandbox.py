@@ -183,14 +183,15 @@ def test_the_grader_reads_the_kernels_output_through_a_bounded_buffer(tmp_path):
 
 
 def test_a_copy_shares_one_cpu_quota_between_all_its_processes(tmp_path):
-    parent = None
+    parent, weight = None, ""
 
     def first_in_line(box):
         # On a loaded machine the copies' cgroups (one scheduling entity) would get less than
         # the quota anyway: give them every CPU they ask for, so that only the quota holds
         # the 16 spinners back.
-        nonlocal parent
+        nonlocal parent, weight
         parent = box.cgroups["cpu"].parent / "cpu.shares"
+        weight = parent.read_text()
         for shares in (parent, box.cgroups["cpu"] / "cpu.shares"):
             shares.write_text("262144")
         assert int((box.cgroups["cpu"] / "cpu.cfs_quota_us").read_text()) == sandbox.CPU_PERIOD
@@ -199,7 +200,7 @@ def test_a_copy_shares_one_cpu_quota_between_all_its_processes(tmp_path):
         done, seen = _run(tmp_path, SPIN, threads=1, prepare=first_in_line)
     finally:
         if parent is not None:
-            parent.write_text("1024")
+            parent.write_text(weight)
     cpu, wall = map(float, done.stdout.split())
     assert int(seen["cpu"]["nr_throttled"]) > 0, seen  # the spinners ran into the quota
     assert cpu <= 1.2 * wall, f"16 spinners used {cpu:.1f} s of CPU in {wall:.1f} s"

@@ -13,7 +13,8 @@ runtime folder, since the sandbox has no network at all. :func:`confined` prepar
 - **cgroups (v1) for the copy's whole process tree**, made under the grader's own ones:
   ``memory`` (``memory.limit_in_bytes`` = ``memsw`` = the copy's memory, tmpfs and shared
   memory included: five children cannot add up past it), ``cpu`` (a CFS quota of ``threads``
-  CPUs shared by all its processes) and ``pids`` (``MAX_PROCESSES``). Every process left is
+  CPUs shared by all its processes, and as many CPUs' weight against the machine's other
+  processes) and ``pids`` (``MAX_PROCESSES``). Every process left is
   killed and the cgroups removed when the copy ends, killed or not;
 - **the runtime folder** (connection file, sockets) is a host tmpfs of ``RUNTIME_SIZE`` bytes
   mounted on the copy's folder, so the kernel has nothing writable on the grader's disk.
@@ -195,6 +196,10 @@ def confined(runtime: Path, *, memory: int, threads: int) -> Iterator[Confinemen
             elif controller == "cpu":
                 _limit(folder, "cpu.cfs_period_us", CPU_PERIOD)
                 _limit(folder, "cpu.cfs_quota_us", CPU_PERIOD * threads)
+                # A group weighs as much as one process: weigh a copy as its threads, and all
+                # the copies together as the machine's CPUs (what unconfined kernels weighed).
+                _limit(folder, "cpu.shares", 1024 * threads)
+                _limit(folder.parent, "cpu.shares", 1024 * (os.cpu_count() or 1))
             else:
                 _limit(folder, "pids.max", MAX_PROCESSES)
         box.runtime.mkdir(mode=0o700, exist_ok=True)
@@ -299,7 +304,7 @@ def sandbox_command(command: Sequence[str], *, lab_files: Path, runtime: Path | 
         "--chdir", HOME, "/bin/sh", "-c", f'cp -R /srv/lab {work} && cd {work} && exec "$@"',
         "sandbox", *command,
     ]
-    limits = ["prlimit", f"--as={int(memory)}", f"--fsize={MAX_FILE}", "--core=0", "--"]
+    limits = [shutil.which("prlimit") or "prlimit", f"--as={int(memory)}", f"--fsize={MAX_FILE}", "--core=0", "--"]
     # env -i: bwrap (the sandbox's PID 1, whose /proc/1/environ the student can read) and
     # prlimit start with an empty environment; the kernel gets only --setenv's.
     join = 'cd / && unset PWD OLDPWD; for g in "$@"; do [ "$g" = -- ] && break; echo $$ > "$g" || exit 125; done; ' \
