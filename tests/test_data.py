@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from llmcours.data import LABELS, data_path, load_corpus, load_sentences, load_sentiment
+from llmcours.data import (
+    LABELS,
+    data_path,
+    load_corpus,
+    load_instructions,
+    load_sentences,
+    load_sentiment,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_FILES = [
@@ -177,3 +184,22 @@ def test_load_instructions():
     test_tasks = set(dsd["test"]["task"])
     assert test_tasks <= set(dsd["train"]["task"]), "a held-out task never seen in training"
     assert (resources.files("llmcours") / "data" / "instructions_fr.jsonl").is_file()
+
+
+def test_loaders_show_no_progress_bar_and_leave_the_setting_as_it_was(monkeypatch):
+    """A notebook would store the bars as empty widget views; the caller's setting is kept."""
+    import datasets
+
+    seen = []
+    real = datasets.load_dataset
+
+    def spy(*args, **kwargs):
+        seen.append(datasets.are_progress_bars_disabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(datasets, "load_dataset", spy)
+    datasets.enable_progress_bars()
+    load_sentiment()
+    load_instructions()
+    assert seen == [True, True], "the loaders must load with the progress bars off"
+    assert not datasets.are_progress_bars_disabled(), "and turn them back on afterwards"

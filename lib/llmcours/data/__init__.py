@@ -20,8 +20,10 @@ cast to a ``ClassLabel`` named by :data:`LABELS`, so ``label`` stays an integer 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,6 +104,21 @@ def _cache_dir() -> str | None:
     return str(Path(tempfile.gettempdir()) / "llmcours_datasets_cache")
 
 
+@contextlib.contextmanager
+def _quiet_datasets() -> Iterator[None]:
+    """No ``datasets`` progress bars while a small shipped file loads: in a notebook they are
+    widgets, stored in the executed page as empty ``widget-view`` outputs."""
+    import datasets
+
+    was_disabled = datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            datasets.enable_progress_bars()
+
+
 def load_sentiment() -> DatasetDict:
     """The French sentiment set: a ``DatasetDict`` with splits ``train`` and ``test``.
 
@@ -111,8 +128,9 @@ def load_sentiment() -> DatasetDict:
     from datasets import ClassLabel, load_dataset
 
     files = {split: str(data_path(f"sentiment_fr/{split}.jsonl")) for split in ("train", "test")}
-    dsd = load_dataset("json", data_files=files, cache_dir=_cache_dir())
-    return dsd.cast_column("label", ClassLabel(names=list(LABELS)))
+    with _quiet_datasets():
+        dsd = load_dataset("json", data_files=files, cache_dir=_cache_dir())
+        return dsd.cast_column("label", ClassLabel(names=list(LABELS)))
 
 
 def load_instructions() -> DatasetDict:
@@ -125,7 +143,8 @@ def load_instructions() -> DatasetDict:
     from datasets import DatasetDict, load_dataset
 
     path = str(data_path("instructions_fr.jsonl"))
-    pairs = load_dataset("json", data_files=path, cache_dir=_cache_dir())["train"]  # all pairs
+    with _quiet_datasets():
+        pairs = load_dataset("json", data_files=path, cache_dir=_cache_dir())["train"]  # all pairs
     held_out = [i for i in range(pairs.num_rows) if i % 8 == 7]
     kept = [i for i in range(pairs.num_rows) if i % 8 != 7]
     return DatasetDict(train=pairs.select(kept), test=pairs.select(held_out))
