@@ -67,7 +67,7 @@ def test_the_site_build_asks_for_text_bars():
 # ------------------------------------------------------------------ select_config (CONFIG cells)
 CONFIGS = {
     "cpu": dict(steps=100, max_new_tokens=16, lr=1e-2),
-    "cuda": dict(steps=800, lm_steps=4000, ft_epochs=5, ppo_iterations=150, max_new_tokens=60,
+    "cuda": dict(steps=800, lm_steps=4000, epochs=200, ft_epochs=5, ppo_iterations=150, max_new_tokens=60,
                  n_evals=1, full_finetune=True, lr=1e-3, sizes=[1_000, 200_000], n_compare=None,
                  kv_lengths=[64, 128, 256, 512, 1024]),
 }
@@ -91,7 +91,8 @@ def test_forced_cuda_on_a_cpu_is_a_capped_dry_run(monkeypatch):
 
     monkeypatch.setenv("LLMCOURS_CONFIG", " CUDA ")
     config = select_config(CONFIGS, "cpu")
-    assert config == dict(CONFIGS["cuda"], steps=3, lm_steps=3, ft_epochs=1, ppo_iterations=3,
+    assert config == dict(CONFIGS["cuda"], steps=3, lm_steps=3, epochs=10, ft_epochs=1,
+                          ppo_iterations=3,
                           max_new_tokens=4, kv_lengths=[64, 128])
     assert config["n_evals"] == 1 and config["full_finetune"] is True  # never raised, bools kept
     assert config["sizes"] == [1_000, 200_000] and config["lr"] == 1e-3  # shapes stay CUDA's

@@ -102,8 +102,10 @@ def fr(x: float, decimals: int = 0, unit: str = "") -> str:
 CONFIG_ENV = "LLMCOURS_CONFIG"
 # Under LLMCOURS_CONFIG=cuda on a CPU, the CUDA sizes run with these caps, so that every shape,
 # key and dtype path of the GPU configuration is exercised without hours of training.
-DRY_RUN_CAPS = {"steps": 3, "epochs": 1, "iterations": 3, "max_new_tokens": 4, "n_evals": 2,
-                "n_answers": 2, "n_shown": 2}
+# The first suffix that matches wins: chapter 10's full fine-tuning of SmolLM2 (ft_epochs) gets
+# one epoch, chapter 1's small MLP ten (it prints the epochs 1, 5, 10 and the last).
+DRY_RUN_CAPS = {"steps": 3, "ft_epochs": 1, "epochs": 10, "iterations": 3, "max_new_tokens": 4,
+                "n_evals": 2, "n_answers": 2, "n_shown": 2}
 # Lists of lengths timed one after the other (chapter 8 generates up to 1 024 tokens without a
 # cache, O(T²): over 30 min on a CPU): the dry run keeps their first values only.
 DRY_RUN_LIST_CAPS = {"lengths": 2}
