@@ -102,7 +102,10 @@ class _Lab:
 
 
 @pytest.mark.parametrize("lab", _labs_with_cases())
-def test_wrong_answers_lose_exactly_their_points(lab, tmp_path):
+def test_wrong_answers_lose_exactly_their_points(lab, tmp_path, monkeypatch):
+    # Hidden tests written as a judgement (llmcours.grading.judge) run at once in this
+    # trusted kernel, with the same calls and checks as the grader's
+    monkeypatch.setenv("LLMCOURS_JUDGE", "local")
     module = _case_module(lab)
     cases = dict(module.CASES)
     assert len(cases) >= 3, f"{lab}: at least three wrong-but-plausible answers in CASES"

@@ -601,9 +601,9 @@ def test_no_hidden_test_reaches_the_kernel(batch, student):
     from llmcours.grading.feedback import MASK
 
     printed = _outputs(batch, student)  # cleaned for feedback: nothing may have been masked
-    assert "assert carre(0) == 0" in printed or "CADRES" in printed, printed[:2000]
+    assert "carre(0) == 0" in printed or "CADRES" in printed, printed[:2000]
     assert MASK not in printed, printed[:2000]
-    for secret in (*mini.SECRETS, "juger_carre", "1.4142135623730951"):
+    for secret in (*mini.SECRETS[:2], "juger_carre", "1.4142135623730951"):  # [2]: typed
         assert secret not in printed, (student, secret)
 
 
