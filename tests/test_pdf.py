@@ -54,10 +54,13 @@ def book():
         print(f"polycopié printed in {time.perf_counter() - start:.0f} s")
     reader = PdfReader(PDF)
     texts = [page.extract_text() or "" for page in reader.pages]
-    front = next(i for i, t in enumerate(texts) if "Table des matières" in t)
-    while front + 1 < len(texts) and re.search(r"\.{5,}\s*\d+", texts[front + 1]):
-        front += 1  # the table of contents goes on
-    return dict(pages=pages, reader=reader, texts=texts, body=front + 1)
+    # The outline: "Table des matières", then one entry per page of the site (its sections
+    # below it); the body starts at the first page's entry.
+    top = [item for item in reader.outline if not isinstance(item, list)]
+    assert len(top) == len(pages) + 1, f"outline: {len(top)} entries for {len(pages)} pages"
+    body = reader.get_destination_page_number(top[1])
+    assert "Table des matières" in "".join(texts[:body])
+    return dict(pages=pages, reader=reader, texts=texts, body=body)
 
 
 def test_page_count_and_numbers(book):
