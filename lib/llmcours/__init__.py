@@ -2,8 +2,8 @@
 
 One module per idea (``attention``, ``transformer``, ``rnn``, ``bpe``, ``wordpiece``, ``ngram``,
 ``decoding``, ``pretraining``, ``datafilter``, ``optim``, ``train``, ``sft``, ``classification``,
-``metrics``, ``lora``, ``alignment``, ``scaling``, ``rag``, ``models``, ``plots``, ``data``,
-``notebook``). Chapters import these modules and display their source with
+``metrics``, ``lora``, ``alignment``, ``scaling``, ``memory``, ``rag``, ``models``, ``plots``,
+``data``, ``notebook``). Chapters import these modules and display their source with
 :func:`llmcours.notebook.show_source`; labs compare students' code with them.
 
 The instructor's tools live apart: ``llmcours.grading`` (release, collect, sandbox, autograde,
