@@ -151,3 +151,25 @@ def check_strs(value: Any, name: str, non_empty: bool = False) -> list[str]:
     for i, item in enumerate(items):
         check_str(item, f"{name}[{i}]")
     return items
+
+
+def check_module(value: Any, name: str) -> Any:
+    """``value`` if it is a ``torch.nn.Module``, else a ``TypeError`` naming ``name``."""
+    from torch import nn
+
+    if not isinstance(value, nn.Module):
+        raise ArgumentTypeError(
+            f"{name} must be a torch.nn.Module, got {_type_name(value)} {value!r:.60}"
+        )
+    return value
+
+
+def check_optimizer(value: Any, name: str) -> Any:
+    """``value`` if it is a ``torch.optim.Optimizer``, else a ``TypeError`` naming ``name``."""
+    import torch
+
+    if not isinstance(value, torch.optim.Optimizer):
+        raise ArgumentTypeError(
+            f"{name} must be a torch.optim.Optimizer, got {_type_name(value)} {value!r:.60}"
+        )
+    return value

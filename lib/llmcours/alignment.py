@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from llmcours._checks import check_int, check_tensor
+
 __all__ = [
     "reward_pairwise_loss", "ppo_clip_objective", "kl_penalty", "dpo_loss", "load_preferences",
     "ranking_pairs", "train_reward_model", "CandidatePolicy", "categorical_kl", "ppo_iteration",
@@ -38,6 +40,8 @@ __all__ = [
 
 
 def _check_same_shape(**tensors: torch.Tensor) -> None:
+    for name, t in tensors.items():
+        check_tensor(t, name)
     shapes = {name: tuple(t.shape) for name, t in tensors.items()}
     if len(set(shapes.values())) != 1:
         raise ValueError(f"arguments must have the same shape, got {shapes}")
@@ -148,7 +152,7 @@ def train_reward_model(
     :func:`reward_pairwise_loss`; ``chosen[i]`` was preferred to ``rejected[i]``. Returns the
     loss before each step (the first is the untrained model's)."""
     _check_same_shape(chosen=chosen, rejected=rejected)
-    if steps < 1:
+    if check_int(steps, "steps") < 1:
         raise ValueError(f"steps ({steps}) must be >= 1")
     optimizer = torch.optim.AdamW(reward_model.parameters(), lr=lr, weight_decay=weight_decay)
     losses = []
@@ -174,7 +178,7 @@ class CandidatePolicy(nn.Module):
 
     def __init__(self, features: torch.Tensor, ref_logits: torch.Tensor | None = None) -> None:
         super().__init__()
-        if features.dim() != 3:
+        if check_tensor(features, "features", floating=True).dim() != 3:
             raise ValueError(f"features (shape {tuple(features.shape)}) must be (P, K, d)")
         if ref_logits is None:
             ref_logits = torch.zeros(features.shape[:2], dtype=features.dtype)
@@ -258,7 +262,7 @@ def train_dpo(
     pair i says that candidate ``chosen[i]`` of prompt ``prompts[i]`` beats ``rejected[i]``.
     No reward model, no sampling. Returns the loss before each step (the first is log 2)."""
     _check_same_shape(prompts=prompts, chosen=chosen, rejected=rejected)
-    if steps < 1:
+    if check_int(steps, "steps") < 1:
         raise ValueError(f"steps ({steps}) must be >= 1")
     optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
     # DPO needs log π_θ and log π_ref of both answers: four forward passes per pair. The two

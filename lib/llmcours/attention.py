@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_int
+from ._checks import check_int, check_sequence, check_tensor
 
 __all__ = [
     "scaled_dot_product_attention",
@@ -40,6 +40,8 @@ __all__ = [
 
 
 def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p: float) -> None:
+    for name, x in (("q", q), ("k", k), ("v", v)):
+        check_tensor(x, name, floating=True)
     if q.dim() < 2 or k.dim() < 2 or v.dim() < 2:
         raise ValueError(
             f"q, k, v must have at least 2 dimensions (..., T, d), got shapes "
@@ -113,7 +115,7 @@ def causal_mask(T: int, device: torch.device | str | None = None) -> torch.Tenso
 
 def _check_lengths(lengths: torch.Tensor | list[int], T: int) -> tuple[torch.Tensor, int]:
     T = check_int(T, "T (the padded length)", minimum=0)
-    lengths = torch.as_tensor(lengths)
+    lengths = lengths if torch.is_tensor(lengths) else torch.as_tensor(check_sequence(lengths, "lengths"))
     if (
         lengths.dim() != 1
         or lengths.is_floating_point()
@@ -151,6 +153,7 @@ def _check_mha_inputs(
     query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, d_model: int
 ) -> None:
     for name, x in (("query", query), ("key", key), ("value", value)):
+        check_tensor(x, name, floating=True)
         if x.dim() != 3 or x.shape[-1] != d_model:
             raise ValueError(
                 f"{name} must have shape (B, T, d_model={d_model}), got {tuple(x.shape)}"

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import regex  # the `regex` package (a dependency of transformers) knows \p{L} and \p{N}
 
-from ._checks import check_ids, check_int
+from ._checks import check_ids, check_int, check_str
 
 __all__ = [
     "GPT2_SPLIT_PATTERN",
@@ -98,7 +98,7 @@ def train_on_words(word_counts: Mapping[str, int], num_merges: int) -> list[tupl
 
 def segment(word: str, merges: Sequence[tuple[str, str]]) -> list[str]:
     """Split ``word`` into characters, then apply ``merges`` one after the other, in order."""
-    symbols = list(word)
+    symbols = list(check_str(word, "word"))
     for pair in merges:
         symbols = merge_pair(symbols, pair)
     return symbols
@@ -263,7 +263,7 @@ class BPETokenizer:
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` (valid Unicode; a lone surrogate raises UnicodeEncodeError)."""
         ids: list[int] = []
-        for piece in self._compiled.findall(text):
+        for piece in self._compiled.findall(check_str(text, "text")):
             if piece not in self._cache:
                 self._cache[piece] = self._encode_piece(piece)
             ids.extend(self._cache[piece])

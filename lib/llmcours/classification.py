@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from llmcours._checks import check_int
+from llmcours._checks import check_int, check_tensor
 
 __all__ = ["EncoderClassifier", "collate_texts", "pool"]
 
@@ -29,6 +29,7 @@ __all__ = ["EncoderClassifier", "collate_texts", "pool"]
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str = "mean") -> torch.Tensor:
     """One vector per sequence from the final states ``hidden`` (B, T, d): ``"cls"`` takes
     position 0, ``"mean"`` averages the positions where ``attention_mask`` is 1."""
+    check_tensor(hidden, "hidden", floating=True), check_tensor(attention_mask, "attention_mask")
     if pooling == "cls":
         return hidden[:, 0]
     if pooling != "mean":

@@ -21,13 +21,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from llmcours._checks import check_sequence, check_str
+
 __all__ = ["normalize", "exact_dedup", "QualityRules", "quality_problems", "quality_filter"]
 
 
 def _check_documents(documents: Iterable[str]) -> list[str]:
     if isinstance(documents, str):
         raise ValueError("documents must be a list of strings, not one string")
-    documents = list(documents)
+    documents = check_sequence(documents, "documents")
     for i, doc in enumerate(documents):
         if not isinstance(doc, str):
             raise ValueError(f"documents[{i}] ({type(doc).__name__}) must be a string")
@@ -36,7 +38,7 @@ def _check_documents(documents: Iterable[str]) -> list[str]:
 
 def normalize(text: str) -> str:
     """Lower case, white space runs collapsed to one space, stripped: the text that is hashed."""
-    return re.sub(r"\s+", " ", text).strip().lower()
+    return re.sub(r"\s+", " ", check_str(text, "text")).strip().lower()
 
 
 def exact_dedup(documents: Iterable[str]) -> tuple[list[str], list[int]]:

@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from llmcours._checks import check_int
+from llmcours._checks import check_int, check_number, check_sequence, check_tensor
 
 __all__ = [
     "apply_temperature",
@@ -56,9 +56,8 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """logits / T, so that softmax gives P_T. T must be > 0 (T → 0 tends to greedy)."""
-    if not temperature > 0:
-        raise ValueError(f"temperature ({temperature}) must be > 0")
-    return logits / temperature
+    check_number(temperature, "temperature", minimum=0, strict=True)
+    return check_tensor(logits, "logits") / temperature
 
 
 def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
@@ -68,7 +67,7 @@ def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
     so a tie can keep more than k tokens. k ≥ V keeps everything.
     """
     k = check_int(k, "k", 1)
-    if k >= logits.shape[-1]:
+    if k >= check_tensor(logits, "logits").shape[-1]:
         return logits.clone()
     kth_largest = torch.topk(logits, k, dim=-1).values[..., -1:]
     return logits.masked_fill(logits < kth_largest, float("-inf"))
@@ -82,8 +81,7 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     kept (the kept set does not depend on how ties are ordered), and p = 1 keeps everything.
     Probabilities are computed in float64 to decide the border.
     """
-    if not 0 < p <= 1:  # also refuses nan
-        raise ValueError(f"p ({p}) must be in (0, 1]")
+    check_number(p, "p", minimum=0, maximum=1, strict=True)  # p in (0, 1]
     if p == 1:
         return logits.clone()
     probs = torch.softmax(logits.double(), dim=-1)
@@ -96,7 +94,7 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
 
 def entropy(probs: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """H(p) = −Σ_i p_i log p_i in nats, over ``dim``, with 0·log 0 = 0."""
-    if (probs < 0).any():
+    if (check_tensor(probs, "probs", floating=True) < 0).any():
         raise ValueError("probs must be non-negative (a probability distribution)")
     return -torch.special.xlogy(probs, probs).sum(dim=dim)
 
@@ -108,8 +106,7 @@ def apply_repetition_penalty(logits: torch.Tensor, ids: torch.Tensor, penalty: f
     θ > 1 makes a repeated token less likely, whatever the sign of its logit; θ = 1 changes
     nothing. Each token counts once, however often it occurred (as Hugging Face's processor).
     """
-    if not penalty > 0:
-        raise ValueError(f"penalty ({penalty}) must be > 0")
+    check_number(penalty, "penalty", minimum=0, strict=True)
     seen = torch.gather(logits, -1, ids)
     penalised = torch.where(seen > 0, seen / penalty, seen * penalty)
     return logits.scatter(-1, ids, penalised)
@@ -159,6 +156,8 @@ class _LanguageModel:
 
 def _check_ids(input_ids: torch.Tensor | Sequence[int], model: Model) -> torch.Tensor:
     """``input_ids`` as a LongTensor (B, T) on the model's device; float ids are refused."""
+    if not isinstance(input_ids, torch.Tensor):
+        check_sequence(input_ids, "input_ids (token ids)")
     ids = torch.as_tensor(input_ids)
     if ids.dtype == torch.bool or ids.is_floating_point() or ids.is_complex():
         raise ValueError(f"input_ids must hold integer token ids, got dtype {ids.dtype}")

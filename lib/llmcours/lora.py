@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from llmcours._checks import check_int
+from llmcours._checks import check_int, check_module
 
 __all__ = ["LoRALinear", "apply_lora", "count_trainable"]
 
@@ -100,6 +100,7 @@ def _check_targets(target_modules: str | Sequence[str]) -> list[str]:
 def _matching_linears(model: nn.Module, targets: list[str]) -> list[str]:
     """Names of the ``nn.Linear`` layers named ``t`` or ``*.t`` for a target t (as ``peft``:
     ``"q_proj"`` matches ``model.layers.0.self_attn.q_proj``)."""
+    check_module(model, "model")
     names = [
         name
         for name, module in model.named_modules()
@@ -135,4 +136,4 @@ def apply_lora(
 
 def count_trainable(model: nn.Module) -> int:
     """Number of parameters with ``requires_grad`` (each shared tensor counted once)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return sum(p.numel() for p in check_module(model, "model").parameters() if p.requires_grad)

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ._checks import check_int
+from ._checks import check_int, check_number, check_sequence, check_str, check_strs
 
 __all__ = [
     "perplexity",
@@ -68,6 +68,8 @@ def perplexity(log_probs: Sequence[float] | torch.Tensor) -> float:
 
 
 def _check_log_probs(log_probs: Sequence[float] | torch.Tensor) -> torch.Tensor:
+    if not isinstance(log_probs, torch.Tensor):
+        check_sequence(log_probs, "log_probs")
     lp = torch.as_tensor(log_probs, dtype=torch.float64).flatten()
     if lp.numel() == 0:
         raise ValueError("log_probs is empty: give one log-probability per token")
@@ -88,7 +90,7 @@ def bits_per_char(total_nll: float, n_chars: int) -> float:
     ``n_chars = len(text)``: BPC = total_nll / (n_chars · ln 2).
     """
     n_chars = check_int(n_chars, "n_chars (the number of characters of the text)", minimum=1)
-    if not total_nll >= 0:  # also catches NaN
+    if not check_number(total_nll, "total_nll") >= 0:  # also catches NaN
         raise ValueError(f"total_nll ({total_nll}) must be >= 0 (a sum of −log P in nats)")
     return total_nll / (n_chars * math.log(2))
 
@@ -97,7 +99,7 @@ def bits_per_char(total_nll: float, n_chars: int) -> float:
 # Classification
 # ---------------------------------------------------------------------------------------------
 def _check_pair(y_true: Sequence, y_pred: Sequence) -> tuple[list, list]:
-    y_true, y_pred = list(y_true), list(y_pred)
+    y_true, y_pred = check_sequence(y_true, "y_true"), check_sequence(y_pred, "y_pred")
     if len(y_true) != len(y_pred):
         raise ValueError(f"y_true ({len(y_true)}) and y_pred ({len(y_pred)}) lengths differ")
     if not y_true:
@@ -205,7 +207,7 @@ def normalize_answer(text: str, language: str = "fr") -> str:
     """
     if language not in _ARTICLES:
         raise ValueError(f"language ({language!r}) must be 'fr' or 'en'")
-    text = text.lower()
+    text = check_str(text, "text").lower()
     if language == "en":
         text = "".join(ch for ch in text if ch not in _PUNCTUATION)
     else:
@@ -228,8 +230,8 @@ def exact_match(
 
 def token_f1(prediction: str, reference: str, language: str = "fr") -> float:
     """SQuAD's token-overlap F1 between a predicted and a reference answer (normalised)."""
-    pred = normalize_answer(prediction, language).split()
-    ref = normalize_answer(reference, language).split()
+    pred = normalize_answer(check_str(prediction, "prediction"), language).split()
+    ref = normalize_answer(check_str(reference, "reference"), language).split()
     if not pred or not ref:
         return float(pred == ref)
     common = sum((Counter(pred) & Counter(ref)).values())  # shared tokens, with multiplicity
@@ -281,6 +283,7 @@ def bleu(
     """
     if isinstance(hypotheses, str) or isinstance(references, str):
         raise ValueError("hypotheses and references must be lists (one entry per sentence)")
+    check_strs(hypotheses, "hypotheses")
     if len(hypotheses) != len(references):
         raise ValueError(
             f"hypotheses ({len(hypotheses)}) and references ({len(references)}) counts differ"
@@ -288,7 +291,7 @@ def bleu(
     correct, total = [0] * max_n, [0] * max_n
     sys_len = ref_len = 0
     for hyp, refs in zip(hypotheses, references, strict=True):
-        refs = [refs] if isinstance(refs, str) else list(refs)
+        refs = check_strs([refs] if isinstance(refs, str) else refs, f"references of {hyp!r}")
         if not refs:
             raise ValueError(f"references of {hyp!r} is an empty list")
         hyp_tokens = tokenize_13a(hyp)
@@ -336,7 +339,7 @@ def rouge_tokens(text: str) -> list[str]:
     keeps accented letters (« été » stays one token), where ``rouge_score`` would drop them and
     cut « été » down to « t ».
     """
-    return _WORD.findall(text.lower())
+    return _WORD.findall(check_str(text, "text").lower())
 
 
 def _f(overlap: int, n_hyp: int, n_ref: int) -> float:
@@ -356,7 +359,8 @@ def _lcs_length(a: list[str], b: list[str]) -> int:
 
 def rouge(hypothesis: str, reference: str) -> dict[str, float]:
     """ROUGE-1, ROUGE-2 and ROUGE-L F1 of one hypothesis against one reference (0–1)."""
-    hyp, ref = rouge_tokens(hypothesis), rouge_tokens(reference)
+    hyp = rouge_tokens(check_str(hypothesis, "hypothesis"))
+    ref = rouge_tokens(check_str(reference, "reference"))
     scores = {}
     for n in (1, 2):
         hyp_ngrams = Counter(tuple(hyp[i : i + n]) for i in range(len(hyp) - n + 1))
@@ -459,7 +463,7 @@ def position_consistency(verdicts: Sequence[str], swapped: Sequence[str]) -> dic
 def word_ngrams(text: str, n: int = 13) -> set[tuple[str, ...]]:
     """The set of word n-grams of ``text`` (lowercased runs of letters and digits)."""
     n = check_int(n, "n (the n-gram length in words)", minimum=1)
-    words = _WORD.findall(text.lower())
+    words = _WORD.findall(check_str(text, "text").lower())
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
@@ -471,7 +475,7 @@ def ngram_overlap(item: str, corpus: str | set, n: int = 13) -> float:
     :func:`word_ngrams` (build it once for many items). An item shorter than n words has no
     n-gram: its overlap is 0.
     """
-    grams = word_ngrams(item, n)
+    grams = word_ngrams(check_str(item, "item"), n)
     corpus_grams = corpus if isinstance(corpus, set) else word_ngrams(corpus, n)
     return len(grams & corpus_grams) / len(grams) if grams else 0.0
 

@@ -27,7 +27,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 
-from ._checks import check_int
+from ._checks import check_int, check_number
 
 __all__ = ["NGramLM", "BOS", "EOS"]
 
@@ -51,8 +51,7 @@ class NGramLM:
 
     def __init__(self, n: int, k: float = 1.0) -> None:
         n = check_int(n, "n (1 = unigram, 2 = bigram...)", minimum=1)
-        if not k >= 0:
-            raise ValueError(f"k ({k}) must be >= 0 (0 = no smoothing, 1 = Laplace)")
+        k = check_number(k, "k", minimum=0)  # 0 = no smoothing, 1 = Laplace
         self.n, self.k = n, k
         self.counts: Counter[tuple[str, ...]] = Counter()  # c(h, w), keys are n-tuples
         self.context_counts: Counter[tuple[str, ...]] = Counter()  # c(h), keys are (n−1)-tuples
@@ -123,6 +122,7 @@ class NGramLM:
     ) -> list[str]:
         """Sample words after ``context`` until ``</s>`` or ``max_len`` new words (no ``</s>``)."""
         self._check_fitted()
+        max_len = check_int(max_len, "max_len", minimum=0)
         rng = random.Random(seed)
         tokens = [BOS] * (self.n - 1) + list(context)
         generated: list[str] = []

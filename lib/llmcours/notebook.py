@@ -18,7 +18,7 @@ from typing import Any
 
 from tqdm.std import tqdm as _std_tqdm
 
-from ._checks import check_int
+from ._checks import check_int, check_number
 
 __all__ = ["CONFIG_ENV", "PROGRESS_ENV", "fr", "progress", "select_config", "show_source"]
 
@@ -95,7 +95,7 @@ def fr(x: float, decimals: int = 0, unit: str = "") -> str:
     separated by a no-break space).
     """
     decimals = check_int(decimals, "decimals", minimum=0)
-    text = f"{float(x):,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
+    text = f"{check_number(x, 'x'):,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
     return f"{text}\u00a0{unit}" if unit else text
 
 

@@ -31,6 +31,8 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
+from llmcours._checks import check_number, check_optimizer
+
 __all__ = ["Adam", "AdamW", "weight_decay_groups", "warmup_cosine", "warmup_inverse_sqrt", "warmup_exponential", "as_lambda_lr"]
 
 
@@ -152,13 +154,12 @@ def weight_decay_groups(
     return [g for g in groups if g["params"]]
 
 
-def _check_warmup(step: int, warmup_steps: int, lr_max: float) -> None:
-    if step < 0:
-        raise ValueError(f"step ({step}) must be >= 0")
-    if warmup_steps < 0:
-        raise ValueError(f"warmup_steps ({warmup_steps}) must be >= 0")
-    if lr_max < 0:
-        raise ValueError(f"lr_max ({lr_max}) must be >= 0")
+def _check_warmup(step: int, warmup_steps: int, lr_max: float, **others: float) -> None:
+    """step, warmup_steps, lr_max: numbers >= 0; ``others`` (total_steps, gamma...): numbers."""
+    for name, value in {"step": step, "warmup_steps": warmup_steps, "lr_max": lr_max}.items():
+        check_number(value, name, minimum=0)
+    for name, value in others.items():
+        check_number(value, name)
 
 
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int, lr_max: float, lr_min: float = 0.0) -> float:
@@ -168,7 +169,7 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int, lr_max: float,
         η_t = η_min + ½ (η_max − η_min)(1 + cos(π (t − N_warm) / (T − N_warm)))  for N_warm < t ≤ T
         η_t = η_min                                                      for t > T
     """
-    _check_warmup(step, warmup_steps, lr_max)
+    _check_warmup(step, warmup_steps, lr_max, total_steps=total_steps, lr_min=lr_min)
     if total_steps < 1 or warmup_steps > total_steps:
         raise ValueError(f"total_steps ({total_steps}) must be >= 1 and >= warmup_steps ({warmup_steps})")
     if not 0 <= lr_min <= lr_max:
@@ -204,7 +205,7 @@ def warmup_exponential(step: int, warmup_steps: int, lr_max: float, gamma: float
         η_t = η_max · t / N_warm          for t ≤ N_warm
         η_t = η_max · γ^(t − N_warm)      for t > N_warm,  0 < γ ≤ 1
     """
-    _check_warmup(step, warmup_steps, lr_max)
+    _check_warmup(step, warmup_steps, lr_max, gamma=gamma)
     if not 0 < gamma <= 1:
         raise ValueError(f"gamma ({gamma}) must be in (0, 1]")
     if step <= warmup_steps:
@@ -219,7 +220,7 @@ def as_lambda_lr(optimizer: torch.optim.Optimizer, schedule_fn: Callable[..., fl
     uses η_t (LambdaLR counts from 0, hence the ``+ 1``). The optimizer's own ``lr`` is replaced.
     """
     factors = []
-    for group in optimizer.param_groups:
+    for group in check_optimizer(optimizer, "optimizer").param_groups:
         base = group.get("initial_lr", group["lr"])
         if base <= 0:
             raise ValueError(f"optimizer lr ({base}) must be > 0 to be rescaled by LambdaLR")

@@ -33,7 +33,7 @@ import math
 import torch
 from torch import nn
 
-from ._checks import check_int
+from ._checks import check_int, check_tensor
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU"]
 
@@ -186,7 +186,7 @@ class _Recurrent(nn.Module):
     """Runs a cell over a batch-first sequence ``x (B, T, input_size)``."""
 
     def _check_input(self, x: torch.Tensor) -> None:
-        if x.dim() != 3 or x.shape[-1] != self.cell.input_size:
+        if check_tensor(x, "x", floating=True).dim() != 3 or x.shape[-1] != self.cell.input_size:
             raise ValueError(
                 f"x must have shape (B, T, input_size={self.cell.input_size}), got {tuple(x.shape)}"
             )

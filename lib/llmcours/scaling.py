@@ -35,6 +35,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from llmcours._checks import check_number, check_sequence
+
 __all__ = [
     "training_flops",
     "chinchilla_optimal",
@@ -50,8 +52,7 @@ TOKENS_PER_PARAM = 20.0  # Chinchilla's compute-optimal ratio D / N
 
 def _check_positive(**values: float) -> None:
     for name, value in values.items():
-        if not value > 0:
-            raise ValueError(f"{name} ({value}) must be > 0")
+        check_number(value, name, minimum=0, strict=True)
 
 
 def training_flops(n_params: float, n_tokens: float) -> float:
@@ -117,7 +118,8 @@ def fit_power_law(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]
 
 
 def _check_fit_data(x: Sequence[float], y: Sequence[float]) -> tuple[list[float], list[float]]:
-    xs, ys = [float(v) for v in x], [float(v) for v in y]
+    xs = [check_number(v, f"x[{i}]") for i, v in enumerate(check_sequence(x, "x"))]
+    ys = [check_number(v, f"y[{i}]") for i, v in enumerate(check_sequence(y, "y"))]
     if len(xs) != len(ys):
         raise ValueError(f"x and y must have the same length, got {len(xs)} and {len(ys)}")
     if len(xs) < 2:

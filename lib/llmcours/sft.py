@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from llmcours._checks import check_sequence, check_tensor
+
 __all__ = [
     "IGNORE_INDEX",
     "CausalLMLogits",
@@ -97,7 +99,7 @@ def pad_batch(
     Padding goes on the right, after the answer: a causal model never looks ahead, so the real
     tokens are computed exactly as without padding, and the padded labels are −100.
     """
-    if not examples:
+    if not check_sequence(examples, "examples"):
         raise ValueError("examples is empty: give at least one {'input_ids', 'labels'} dict")
     for i, ex in enumerate(examples):
         if len(ex["input_ids"]) != len(ex["labels"]) or not ex["input_ids"]:
@@ -118,6 +120,7 @@ def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     ``logits``: (B, T, V); ``labels``: (B, T), the input ids with −100 on ignored positions.
     Position t predicts token t + 1, hence the shift by one.
     """
+    check_tensor(logits, "logits", floating=True), check_tensor(labels, "labels")
     if logits.dim() != 3 or labels.shape != logits.shape[:2]:
         raise ValueError(f"logits (shape {tuple(logits.shape)}) must be (B, T, V) and labels "
                          f"(shape {tuple(labels.shape)}) (B, T)")

@@ -27,6 +27,7 @@ from accelerate.state import AcceleratorState, PartialState
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
+from llmcours._checks import check_callable
 from llmcours.notebook import fr
 from llmcours.notebook import progress as progress_bar
 
@@ -312,7 +313,7 @@ def fit(
     metrics = dict(metrics or {})
     _check_fit(model, train_loader, val_loader, optimizer, lr, epochs, max_steps, grad_clip,
                metrics, mixed_precision)
-    loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else check_callable(loss_fn, "loss_fn")
     if optimizer is None:
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = _make_scheduler(schedule, optimizer)

@@ -30,7 +30,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from llmcours._checks import check_int
+from llmcours._checks import check_int, check_tensor
 from llmcours.attention import MultiHeadAttention, causal_mask, scaled_dot_product_attention
 
 __all__ = [
@@ -85,7 +85,8 @@ class FeedForward(nn.Module):
 
     def __init__(self, d_model: int, d_ff: int | None = None, dropout: float = 0.0, activation: str = "gelu") -> None:
         super().__init__()
-        d_ff = 4 * d_model if d_ff is None else d_ff
+        d_model = check_int(d_model, "d_model", minimum=1)
+        d_ff = 4 * d_model if d_ff is None else check_int(d_ff, "d_ff", minimum=1)
         if d_model < 1 or d_ff < 1:
             raise ValueError(f"d_model ({d_model}) and d_ff ({d_ff}) must be positive")
         acts = {"gelu": nn.GELU, "relu": nn.ReLU}
@@ -110,6 +111,7 @@ class TransformerBlock(nn.Module):
 
     def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, pre_norm: bool = True) -> None:
         super().__init__()
+        d_model = check_int(d_model, "d_model", minimum=1)
         self.pre_norm = pre_norm
         self.ln_1 = nn.LayerNorm(d_model)
         self.attn = MultiHeadAttention(d_model, n_heads, dropout=dropout)
@@ -208,7 +210,7 @@ class GPT(nn.Module):
         positions that follow those in the cache, the cache is updated in place and the result is
         ``GPTOutput(logits, past_key_values)``; the logits equal those of the whole sequence.
         """
-        if idx.dim() == 1:
+        if check_tensor(idx, "idx").dim() == 1:
             out = self.forward(idx[None], past_key_values, use_cache)
             return out[0] if isinstance(out, torch.Tensor) else GPTOutput(out.logits[0], out.past_key_values)
         cache = KVCache() if use_cache and past_key_values is None else past_key_values

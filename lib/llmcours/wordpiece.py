@@ -30,7 +30,7 @@ from pathlib import Path
 
 from llmcours.bpe import merge_pair
 
-from ._checks import check_ids, check_int
+from ._checks import check_ids, check_int, check_str, check_strs
 
 __all__ = ["WordPieceTokenizer", "basic_tokenize"]
 
@@ -66,7 +66,7 @@ def _is_cjk(ch: str) -> bool:
 def basic_tokenize(text: str, lowercase: bool = True) -> list[str]:
     """BERT's basic tokenization: clean, (lowercase + strip accents), split words/punctuation."""
     chars = []
-    for ch in text:
+    for ch in check_str(text, "text"):
         if ch in ("\x00", "\ufffd") or _is_control(ch):
             continue
         if _is_cjk(ch):
@@ -152,7 +152,7 @@ class WordPieceTokenizer:
         if not self.vocab:
             raise ValueError("this tokenizer has no vocabulary: pass vocab= or call train()")
         tokens: list[str] = []
-        for part, is_special in self._split_specials(text):
+        for part, is_special in self._split_specials(check_str(text, "text")):
             if is_special:
                 tokens.append(part)
                 continue
@@ -204,8 +204,7 @@ class WordPieceTokenizer:
     # -- training -----------------------------------------------------------------------------
     def train(self, texts: str | Iterable[str], vocab_size: int) -> None:
         """Learn a vocabulary of ``vocab_size`` tokens (special tokens + characters + merges)."""
-        if isinstance(texts, str):
-            texts = [texts]
+        texts = check_strs([texts] if isinstance(texts, str) else texts, "texts")
         vocab_size = check_int(vocab_size, "vocab_size")
         word_freqs = Counter(w for t in texts for w in basic_tokenize(t, self.lowercase))
         if not word_freqs:
