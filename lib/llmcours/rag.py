@@ -30,7 +30,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_int
+from ._checks import check_int, check_sequence, check_str
 
 __all__ = [
     "chunk_text",
@@ -55,6 +55,7 @@ def chunk_text(text: str, chunk_size: int = 100, overlap: int = 20) -> list[str]
     Chunks start every ``chunk_size − overlap`` words; the last one stops at the end of the
     text (it may be shorter). Words are re-joined with single spaces. Empty text → [].
     """
+    check_str(text, "text")
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     overlap = check_int(overlap, "overlap", minimum=0)
     if overlap >= chunk_size:
@@ -99,16 +100,22 @@ class Retriever:
     """A tiny vector store: ``add`` documents, ``search`` the k most similar to a query.
 
     ``encoder`` maps a list of texts to a (N, d) tensor; by default all-MiniLM-L6-v2
-    (``llmcours.models.load_encoder()``, loaded on first use) with mean pooling.
+    (``llmcours.models.load_encoder()``, loaded on first use) with mean pooling. Encoders
+    trained with asymmetric prefixes, like E5 (``"query: "`` / ``"passage: "``), get them from
+    ``query_prefix`` and ``passage_prefix``: the stored documents stay without prefix.
     """
 
-    def __init__(self, encoder: Callable[[Sequence[str]], torch.Tensor] | None = None) -> None:
+    def __init__(self, encoder: Callable[[Sequence[str]], torch.Tensor] | None = None,
+                 query_prefix: str = "", passage_prefix: str = "") -> None:
+        if not isinstance(query_prefix, str) or not isinstance(passage_prefix, str):
+            raise ValueError("query_prefix and passage_prefix must be texts (str)")
         self.encoder = encoder
+        self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
         self.documents: list[str] = []
         self.embeddings = torch.empty(0, 0)
 
     def embed(self, texts: Sequence[str]) -> torch.Tensor:
-        """L2-normalised embeddings (N, d) of ``texts``."""
+        """L2-normalised embeddings (N, d) of ``texts``, as given (no prefix added)."""
         if self.encoder is None:
             from llmcours.models import load_encoder
 
@@ -116,18 +123,21 @@ class Retriever:
         vectors = torch.as_tensor(self.encoder(list(texts)), dtype=torch.float32)
         return F.normalize(vectors, p=2, dim=-1)
 
-    def add(self, documents: str | Iterable[str]) -> None:
-        """Embed and store ``documents`` (a text, or any iterable of texts, generators included).
+    def embed_queries(self, queries: Sequence[str]) -> torch.Tensor:
+        """L2-normalised embeddings (N, d) of questions, with ``query_prefix``."""
+        return self.embed([self.query_prefix + q for q in queries])
 
-        Call it several times to add more.
+    def add(self, documents: str | Iterable[str]) -> None:
+        """Embed (with ``passage_prefix``) and store ``documents`` (a text, or any iterable of
+        texts, generators included). Call it several times to add more.
         """
         # A generator is consumed once: make it a list before embedding *and* storing it.
-        documents = [documents] if isinstance(documents, str) else list(documents)
+        documents = [documents] if isinstance(documents, str) else check_sequence(documents, "documents")
         if not all(isinstance(d, str) for d in documents):
             raise ValueError("documents must be a text or an iterable of texts (str)")
         if not documents:
             raise ValueError("documents is empty: add at least one text")
-        vectors = self.embed(documents)
+        vectors = self.embed([self.passage_prefix + d for d in documents])
         self.embeddings = vectors if not self.documents else torch.cat([self.embeddings, vectors])
         self.documents.extend(documents)
 
@@ -136,7 +146,7 @@ class Retriever:
         k = check_int(k, "k", minimum=1)
         if not self.documents:
             raise ValueError("the retriever is empty: call add(documents) first")
-        scores, ids = top_k_cosine(self.embeddings, self.embed([query]), k)
+        scores, ids = top_k_cosine(self.embeddings, self.embed_queries([query]), k)
         return [
             (s, self.documents[i]) for s, i in zip(scores[0].tolist(), ids[0].tolist(), strict=True)
         ]
@@ -257,27 +267,45 @@ def build_prompt(question: str, passages: str | Sequence[str | tuple[float, str]
     )
 
 
-def hf_generate_fn(model: Any, tokenizer: Any, max_new_tokens: int = 100) -> Callable[[str], str]:
-    """Wrap a Hugging Face causal LM into ``prompt -> answer`` (chat template, greedy)."""
+def hf_generate_fn(model: Any, tokenizer: Any, max_new_tokens: int = 100,
+                   cite: bool = False) -> Callable[[str], str]:
+    """Wrap a Hugging Face causal LM into ``prompt -> answer`` (chat template, greedy).
+
+    ``cite=True``: if the answer cites no ``[n]``, the model is asked for it by *prefilling*:
+    its own answer followed by `` [`` is fed back as the start of its reply, and the model
+    writes the number (a small model often answers without citing, yet picks the right
+    source when the format forces it). The answer then ends with ``[n]``.
+    """
+    max_new_tokens = check_int(max_new_tokens, "max_new_tokens", minimum=1)
+
+    def run(inputs: Any, new_tokens: int) -> torch.Tensor:
+        out = model.generate(**inputs, max_new_tokens=new_tokens, do_sample=False,
+                             pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
+        return out[0, inputs["input_ids"].shape[1]:]
 
     @torch.no_grad()
     def generate(prompt: str) -> str:
-        if getattr(tokenizer, "chat_template", None):
+        device = next(model.parameters()).device
+        chat = bool(getattr(tokenizer, "chat_template", None))
+        if chat:
             messages = [{"role": "user", "content": prompt}]
             inputs = tokenizer.apply_chat_template(
                 messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
             )
         else:
             inputs = tokenizer(prompt, return_tensors="pt")
-        inputs = inputs.to(next(model.parameters()).device)
-        out = model.generate(
-            **inputs,
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
-        )
-        new_tokens = out[0, inputs["input_ids"].shape[1] :]
-        return tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+        inputs = inputs.to(device)
+        text = tokenizer.decode(run(inputs, max_new_tokens), skip_special_tokens=True).strip()
+        if not cite or cited_sources(text) or not text or text.startswith("Je ne sais pas"):
+            return text
+        head = text.rstrip(" .")
+        ids = torch.cat([inputs["input_ids"][0], tokenizer(
+            head + " [", add_special_tokens=False, return_tensors="pt")["input_ids"][0].to(device)])
+        more = tokenizer.decode(run({"input_ids": ids[None],
+                                     "attention_mask": torch.ones_like(ids)[None]}, 3),
+                                skip_special_tokens=True)
+        number = re.match(r"\s*(\d+)", more)
+        return f"{head} [{number.group(1)}]." if number else text
 
     return generate
 
@@ -311,6 +339,7 @@ def recall_at_k(
     answer it (a question with no relevant id counts as a miss).
     """
     k = check_int(k, "k", minimum=1)
+    retrieved, relevant = check_sequence(retrieved, "retrieved"), check_sequence(relevant, "relevant")
     if len(retrieved) != len(relevant):
         raise ValueError(
             f"retrieved ({len(retrieved)} questions) and relevant ({len(relevant)}) must have "
@@ -336,7 +365,7 @@ def content_words(text: str, min_length: int = 4) -> set[str]:
     """The lower-cased words of ``text`` with at least ``min_length`` letters, minus a short
     list of French function words (and the prompt's own words « document », « question »…)."""
     min_length = check_int(min_length, "min_length", minimum=1)
-    words = {w.lower() for w in _WORD.findall(text)}
+    words = {w.lower() for w in _WORD.findall(check_str(text, "text"))}
     return {w for w in words if len(w) >= min_length and w not in _STOPWORDS}
 
 
@@ -350,7 +379,7 @@ def support_score(answer: str, passages: str | Sequence[str | tuple[float, str]]
     if isinstance(passages, str):
         passages = [passages]
     texts = [p[1] if isinstance(p, tuple) else p for p in passages]
-    words = content_words(answer)
+    words = content_words(check_str(answer, "answer"))
     if not words:
         return math.nan
     source = content_words(" ".join(texts))
@@ -359,5 +388,5 @@ def support_score(answer: str, passages: str | Sequence[str | tuple[float, str]]
 
 def cited_sources(answer: str) -> list[int]:
     """The source numbers the answer cites as ``[n]`` (or ``[1, 3]``), sorted, without repeats."""
-    found = re.findall(r"\[(\d+(?:\s*,\s*\d+)*)\]", answer)
+    found = re.findall(r"\[(\d+(?:\s*,\s*\d+)*)\]", check_str(answer, "answer"))
     return sorted({int(n) for group in found for n in group.split(",")})

@@ -32,7 +32,7 @@ def pipeline() -> None:
     steps = [
         (1.35, "Documents\n(chapitres 1 à 10)", COLORS["input"]),
         (4.0, "Découpage en\nsegments qui se\nchevauchent", COLORS["op"]),
-        (6.75, "Encodeur (MiniLM)\nmoyenne + norme L2\n→ vecteurs de dim. 384", COLORS["hidden"]),
+        (6.75, "Encodeur (E5)\nmoyenne + norme L2\n→ vecteurs de dim. 384", COLORS["hidden"]),
         (9.6, "Index vectoriel\n(recherche exacte,\nou faiss IVF / HNSW)", COLORS["attn"]),
     ]
     for x, text, color in steps:
@@ -48,7 +48,7 @@ def pipeline() -> None:
         color=COLORS["attn"], fontsize=10)
     arrow(ax, (5.17, bottom), (5.58, bottom))
     arrow(ax, (9.6, top - 0.67), (7.3, bottom + 0.67), color=COLORS["blue"])
-    label(ax, 8.85, 2.75, "vecteurs stockés", fontsize=9, color=COLORS["blue"],
+    label(ax, 8.85, 2.75, "vecteurs stockés", fontsize=10, color=COLORS["blue"],
           backgroundcolor="white")
     box(ax, 9.6, bottom, 2.3, 1.3, "Prompt : consigne,\nsources [1]…[k],\nquestion",
         color=COLORS["op"], fontsize=10)
@@ -68,7 +68,7 @@ def chunking() -> None:
     x0, y_text = 0.6, 3.45
     for i in range(n_words):
         box(ax, x0 + i * w + w / 2, y_text, w * 0.9, 0.5, f"m{i + 1}", color=COLORS["input"],
-            fontsize=8)
+            fontsize=10)
     label(ax, x0 + n_words * w + 0.2, y_text, "texte (mots)", ha="left", fontsize=10)
     colors = [COLORS["blue"], COLORS["orange"], COLORS["green"], COLORS["purple"]]
     starts = list(range(0, n_words, stride))
@@ -82,7 +82,7 @@ def chunking() -> None:
             edgecolor=colors[j]))
         # the label sits left of its bar (inside the first one, which starts at the margin)
         label(ax, x0 + s * w - 0.1 if j else x0 + 0.15, y,
-              f"segment {j + 1} : mots {s + 1} à {e}", fontsize=9, ha="right" if j else "left")
+              f"segment {j + 1} : mots {s + 1} à {e}", fontsize=10, ha="right" if j else "left")
         if j:
             ov0, ov1 = s, min(starts[j - 1] + size, n_words)
             ax.add_patch(Rectangle(
@@ -93,7 +93,7 @@ def chunking() -> None:
           f" = {stride}", ha="left", fontsize=10)
     label(ax, x0 + n_words * w + 0.2, 0.75,
           "en pointillé rouge : les mots\npartagés par deux segments\nvoisins (une phrase plus courte\n"
-          "que le chevauchement, coupée\nà une frontière, reste entière\ndans l'un des deux)", ha="left", fontsize=9,
+          "que le chevauchement, coupée\nà une frontière, reste entière\ndans l'un des deux)", ha="left", fontsize=10,
           color=COLORS["red"])
     arrow(ax, (x0 + 0.2, y_text - 0.3), (x0 + 0.2, 2.85), color=COLORS["grey"])
     save(fig, "ch14_chunking")
