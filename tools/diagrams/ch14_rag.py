@@ -32,8 +32,8 @@ def pipeline() -> None:
     steps = [
         (1.35, "Documents\n(chapitres 1 à 10)", COLORS["input"]),
         (4.0, "Découpage en\nsegments qui se\nchevauchent", COLORS["op"]),
-        (6.75, "Encodeur (E5)\nmoyenne + norme L2\n→ vecteurs de dim. 384", COLORS["hidden"]),
-        (9.6, "Index vectoriel\n(recherche exacte,\nou faiss IVF / HNSW)", COLORS["attn"]),
+        (6.75, "Encodeur E5\nmoyenne + L2\n→ dim. 384", COLORS["hidden"]),
+        (9.6, "Index vectoriel\n(exact, IVF\nou HNSW)", COLORS["attn"]),
     ]
     for x, text, color in steps:
         box(ax, x, top, 2.3, 1.3, text, color=color, fontsize=10)
@@ -50,7 +50,7 @@ def pipeline() -> None:
     arrow(ax, (9.6, top - 0.67), (7.3, bottom + 0.67), color=COLORS["blue"])
     label(ax, 8.85, 2.75, "vecteurs stockés", fontsize=10, color=COLORS["blue"],
           backgroundcolor="white")
-    box(ax, 9.6, bottom, 2.3, 1.3, "Prompt : consigne,\nsources [1]…[k],\nquestion",
+    box(ax, 9.6, bottom, 2.3, 1.3, "Prompt :\nconsigne, sources\n[1]…[k], question",
         color=COLORS["op"], fontsize=10)
     arrow(ax, (7.92, bottom), (8.43, bottom))
     box(ax, 12.0, bottom, 1.5, 1.3, "LLM\n→ réponse\nqui cite [n]", color=COLORS["output"],
@@ -64,18 +64,18 @@ def chunking() -> None:
     n_words, size, overlap = 20, 8, 3
     stride = size - overlap
     w = 0.55
-    fig, ax = canvas(12.6, 4.2)
-    x0, y_text = 0.6, 3.45
+    fig, ax = canvas(12.6, 5.8)
+    x0, y_text = 0.6, 5.05
     for i in range(n_words):
-        box(ax, x0 + i * w + w / 2, y_text, w * 0.9, 0.5, f"m{i + 1}", color=COLORS["input"],
+        box(ax, x0 + i * w + w / 2, y_text, w * 0.9, 0.5, f"{i + 1}", color=COLORS["input"],
             fontsize=10)
-    label(ax, x0 + n_words * w + 0.2, y_text, "texte (mots)", ha="left", fontsize=10)
+    label(ax, x0 + n_words * w + 0.15, y_text, "texte", ha="left", fontsize=10)
     colors = [COLORS["blue"], COLORS["orange"], COLORS["green"], COLORS["purple"]]
     starts = list(range(0, n_words, stride))
     starts = starts[: next(i for i, s in enumerate(starts) if s + size >= n_words) + 1]
     for j, s in enumerate(starts):
         e = min(s + size, n_words)
-        y = 2.6 - 0.62 * j
+        y = 4.2 - 0.62 * j
         ax.add_patch(FancyBboxPatch(
             (x0 + s * w + 0.03, y - 0.2), (e - s) * w - 0.06, 0.4,
             boxstyle="round,pad=0.0,rounding_size=0.08", facecolor=colors[j], alpha=0.35,
@@ -88,14 +88,14 @@ def chunking() -> None:
             ax.add_patch(Rectangle(
                 (x0 + ov0 * w, y - 0.2), (ov1 - ov0) * w, 0.62 + 0.4, fill=False,
                 edgecolor=COLORS["red"], linestyle=":", linewidth=1.5))
-    label(ax, x0 + n_words * w + 0.2, 2.0,
+    label(ax, x0, 0.75,
           f"taille = {size} mots\nchevauchement = {overlap} mots\npas = taille − chevauchement"
           f" = {stride}", ha="left", fontsize=10)
-    label(ax, x0 + n_words * w + 0.2, 0.75,
-          "en pointillé rouge : les mots\npartagés par deux segments\nvoisins (une phrase plus courte\n"
-          "que le chevauchement, coupée\nà une frontière, reste entière\ndans l'un des deux)", ha="left", fontsize=10,
-          color=COLORS["red"])
-    arrow(ax, (x0 + 0.2, y_text - 0.3), (x0 + 0.2, 2.85), color=COLORS["grey"])
+    label(ax, x0 + 5.6, 0.75,
+          "en pointillé rouge : les mots partagés par deux\nsegments voisins (une phrase plus courte que\n"
+          "le chevauchement, coupée à une frontière,\nreste entière dans l'un des deux)", ha="left",
+          fontsize=10, color=COLORS["red"])
+    arrow(ax, (x0 + 0.2, y_text - 0.3), (x0 + 0.2, 4.45), color=COLORS["grey"])
     save(fig, "ch14_chunking")
 
 
