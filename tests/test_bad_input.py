@@ -23,7 +23,9 @@ from llmcours import (
     datafilter,
     decoding,
     lora,
+    memory,
     metrics,
+    models,
     ngram,
     notebook,
     optim,
@@ -680,6 +682,36 @@ def test_check_strs_refuses_a_lone_string_and_keeps_a_list():
 
 
 MORE_CASES = [
+    (
+        "QualityRules/min_words-str",
+        lambda: datafilter.QualityRules(min_words="3"),
+        TypeError,
+        r"^min_words \('3'\) must be an integer",
+    ),
+    (
+        "QualityRules/max_symbol_ratio-negative",
+        lambda: datafilter.QualityRules(max_symbol_ratio=-1),
+        ValueError,
+        r"^max_symbol_ratio \(-1\) must be >= 0",
+    ),
+    (
+        "token_log_probs/str",
+        lambda: models.token_log_probs(None, "abc"),
+        TypeError,
+        r"^input_ids must be a sequence.*str 'abc'",
+    ),
+    (
+        "load_causal_lm/int",
+        lambda: models.load_causal_lm(3),
+        ValueError,
+        r"^name \(3\) must be a model name",
+    ),
+    (
+        "training_memory/batch_size-str",
+        lambda: memory.training_memory(torch.nn.Linear(2, 2), batch_size="4"),
+        TypeError,
+        r"^batch_size \('4'\) must be an integer",
+    ),
     (
         "apply_lora/model-str",
         lambda: lora.apply_lora("model", ["q"], 2, 4),

@@ -103,7 +103,8 @@ def check_callable(value: Any, name: str) -> Any:
     """``value`` if it is callable (a function, an ``nn.Module``), else a ``TypeError``."""
     if not callable(value):
         raise ArgumentTypeError(
-            f"{name} must be callable (a function or a module), got {_type_name(value)} {value!r:.60}"
+            f"{name} must be callable (a function or a module), "
+            f"got {_type_name(value)} {value!r:.60}"
         )
     return value
 
@@ -115,7 +116,8 @@ def check_tensor(value: Any, name: str, floating: bool = False, min_dim: int = 0
 
     if not isinstance(value, torch.Tensor):
         raise ArgumentTypeError(
-            f"{name} must be a torch.Tensor, got {_type_name(value)}: convert it with torch.as_tensor"
+            f"{name} must be a torch.Tensor, got {_type_name(value)}: "
+            "convert it with torch.as_tensor"
         )
     if floating and not value.is_floating_point():
         raise ArgumentTypeError(

@@ -115,7 +115,9 @@ def causal_mask(T: int, device: torch.device | str | None = None) -> torch.Tenso
 
 def _check_lengths(lengths: torch.Tensor | list[int], T: int) -> tuple[torch.Tensor, int]:
     T = check_int(T, "T (the padded length)", minimum=0)
-    lengths = lengths if torch.is_tensor(lengths) else torch.as_tensor(check_sequence(lengths, "lengths"))
+    if not torch.is_tensor(lengths):
+        lengths = check_sequence(lengths, "lengths")
+    lengths = torch.as_tensor(lengths)
     if (
         lengths.dim() != 1
         or lengths.is_floating_point()

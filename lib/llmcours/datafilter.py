@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from llmcours._checks import check_sequence, check_str
+from llmcours._checks import check_int, check_number, check_sequence, check_str
 
 __all__ = ["normalize", "exact_dedup", "QualityRules", "quality_problems", "quality_filter"]
 
@@ -66,6 +66,12 @@ class QualityRules:
     min_alpha_words: float = 0.8  # fraction of words holding at least one letter
     max_symbol_ratio: float = 0.1  # '#', '|', '{', '}', '<', '>' per word
     end_punctuation: str = ".!?»…"
+
+    def __post_init__(self) -> None:
+        check_int(self.min_words, "min_words", minimum=0)
+        for name in ("min_alpha_words", "max_symbol_ratio"):
+            check_number(getattr(self, name), name, minimum=0)
+        check_str(self.end_punctuation, "end_punctuation")
 
 
 def quality_problems(text: str, rules: QualityRules = QualityRules()) -> list[str]:

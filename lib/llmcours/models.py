@@ -470,6 +470,10 @@ def token_log_probs(model: Any, input_ids: Any) -> Any:
     """
     import torch
 
+    from llmcours._checks import check_sequence
+
+    if not torch.is_tensor(input_ids):
+        input_ids = check_sequence(input_ids, "input_ids")
     ids = torch.as_tensor(input_ids)
     if ids.dim() not in (1, 2) or ids.shape[-1] < 2 or ids.is_floating_point():
         raise ValueError(
