@@ -165,6 +165,12 @@ CASES = [
         r"^hypotheses\[0\] must be a str, got NoneType",
     ),
     (
+        "chunk_text/list",
+        lambda: rag.chunk_text(["a b"]),
+        TypeError,
+        r"^text must be a str, got list",
+    ),
+    (
         "reward_pairwise_loss/lists",
         lambda: alignment.reward_pairwise_loss([1.0], [0.0]),
         TypeError,
@@ -486,6 +492,30 @@ CASES = [
     # -- RAG, alignment, SFT, pretraining, data filtering, scaling, notebook ------------------
     ("chunk_text/overlap", lambda: rag.chunk_text("a b c", 2, 2), ValueError, r"overlap \(2\)"),
     (
+        "recall_at_k/str",
+        lambda: rag.recall_at_k("abc", "abc", 1),
+        TypeError,
+        r"^retrieved must be a sequence.*str 'abc'",
+    ),
+    (
+        "content_words/None",
+        lambda: rag.content_words(None),
+        TypeError,
+        r"^text must be a str, got NoneType",
+    ),
+    (
+        "support_score/None",
+        lambda: rag.support_score(None, ["a"]),
+        TypeError,
+        r"^answer must be a str, got NoneType",
+    ),
+    (
+        "cited_sources/None",
+        lambda: rag.cited_sources(None),
+        TypeError,
+        r"^answer must be a str, got NoneType",
+    ),
+    (
         "ppo_clip_objective/lists",
         lambda: alignment.ppo_clip_objective([0.0], [0.0], [1.0]),
         TypeError,
@@ -682,6 +712,18 @@ def test_check_strs_refuses_a_lone_string_and_keeps_a_list():
 
 
 MORE_CASES = [
+    (
+        "Retriever.add/None",
+        lambda: rag.Retriever(lambda t: torch.ones(len(t), 2)).add(None),
+        TypeError,
+        r"^documents must be a sequence.*NoneType",
+    ),
+    (
+        "hf_generate_fn/max_new_tokens-str",
+        lambda: rag.hf_generate_fn(None, None, "100"),
+        TypeError,
+        r"^max_new_tokens \('100'\) must be an integer",
+    ),
     (
         "QualityRules/min_words-str",
         lambda: datafilter.QualityRules(min_words="3"),

@@ -132,7 +132,8 @@ class Retriever:
         texts, generators included). Call it several times to add more.
         """
         # A generator is consumed once: make it a list before embedding *and* storing it.
-        documents = [documents] if isinstance(documents, str) else check_sequence(documents, "documents")
+        documents = [documents] if isinstance(documents, str) else documents
+        documents = check_sequence(documents, "documents")
         if not all(isinstance(d, str) for d in documents):
             raise ValueError("documents must be a text or an iterable of texts (str)")
         if not documents:
@@ -339,7 +340,8 @@ def recall_at_k(
     answer it (a question with no relevant id counts as a miss).
     """
     k = check_int(k, "k", minimum=1)
-    retrieved, relevant = check_sequence(retrieved, "retrieved"), check_sequence(relevant, "relevant")
+    retrieved = check_sequence(retrieved, "retrieved")
+    relevant = check_sequence(relevant, "relevant")
     if len(retrieved) != len(relevant):
         raise ValueError(
             f"retrieved ({len(retrieved)} questions) and relevant ({len(relevant)}) must have "
