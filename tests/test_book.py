@@ -82,6 +82,7 @@ def _executed_notebooks() -> list[str]:
     return [p for p in NOTEBOOKS if not any((ROOT / f"{p}.ipynb").match(x) for x in excluded)]
 
 
+@pytest.mark.site
 def test_the_build_executed_every_chapter_without_error():
     """The jupyter-cache of the last build holds a successful run of each current notebook."""
     from jupyter_cache import get_cache
@@ -108,6 +109,7 @@ def test_the_build_executed_every_chapter_without_error():
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.site
 def test_built_pages_show_their_figures_and_no_traceback():
     """A chapter that draws shows figures (a kernel started with MPLBACKEND=Agg silently
     draws nothing), and no error output reaches the page."""
