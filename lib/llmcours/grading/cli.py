@@ -10,6 +10,8 @@
 
 Run it anywhere inside the course (the folder with ``nbgrader_config.py``) or pass ``--root``.
 ``--no-sandbox`` grades without the bubblewrap sandbox (trusted copies only; flagged).
+Help and messages are French (the instructor reads them); the grading package (nbgrader…) is
+imported only when a step runs, so ``llmcours grade --help`` answers at once.
 """
 
 from __future__ import annotations
@@ -20,65 +22,74 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from llmcours import grading
+__all__ = ["STATUS_FR", "register", "run"]
 
-__all__ = ["register", "run"]
+DEFAULT_MEMORY = "6G"  # = llmcours.grading.DEFAULT_MEMORY, kept here so --help imports nothing
+# Statuses of the records (llmcours.grading.STATUSES), as the instructor reads them.
+STATUS_FR = {"collected": "collectée(s)", "ok": "ok", "timeout": "temps dépassé",
+             "memory": "mémoire dépassée", "invalid": "invalide(s)", "missing": "absente(s)",
+             "error": "erreur(s)"}
 
 
 def _memory(text: str) -> int:
     """``6G``, ``512M`` or a number of bytes -> bytes."""
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMG]?)i?B?", text.strip(), flags=re.IGNORECASE)
     if not match:
-        raise argparse.ArgumentTypeError(f"memory ({text!r}) must look like 6G, 512M or bytes")
+        raise argparse.ArgumentTypeError(f"mémoire ({text!r}) : attendu 6G, 512M ou un nombre d'octets")
     power = {"": 0, "K": 1, "M": 2, "G": 3}[match[2].upper()]
     return int(float(match[1]) * 1024**power)
 
 
 def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``grade`` subcommand and its steps to the ``llmcours`` parser."""
-    grade = commands.add_parser("grade", help="nbgrader pipeline of the labs")
-    grade.add_argument("--root", help="course root (default: found from the current folder)")
-    steps = grade.add_subparsers(dest="step", required=True)
+    grade = commands.add_parser("grade", help="noter les TP (nbgrader, en bac à sable)")
+    grade._positionals.title = "étapes "  # argparse adds the colon
+    grade.add_argument("--root", help="racine du cours (par défaut : trouvée depuis le dossier courant)")
+    steps = grade.add_subparsers(dest="step", required=True,
+                                 metavar="{release,collect,autograde,export,feedback,histogram,all}")
 
-    release = steps.add_parser("release", help="regenerate labs/ from solutions/")
-    release.add_argument("labs", nargs="*", metavar="LAB", help="lab ids (default: all)")
+    release = steps.add_parser("release", help="régénère labs/ depuis solutions/")
+    release.add_argument("labs", nargs="*", metavar="LAB", help="identifiants des TP (par défaut : tous)")
     release.add_argument("--check", action="store_true",
-                         help="write nothing; exit 1 and list the files that would change")
+                         help="n'écrit rien ; sort en 1 et liste les fichiers qui changeraient")
 
     def lab_step(name: str, help: str, *, source: bool = False) -> argparse.ArgumentParser:
         step = steps.add_parser(name, help=help)
         step.add_argument("lab", metavar="LAB")
         if source:
-            step.add_argument("source", metavar="SOURCE", help="folder or .zip of submissions")
+            step.add_argument("source", metavar="SOURCE", help="dossier ou .zip des rendus")
         return step
 
-    lab_step("collect", "place submissions into submitted/", source=True)
-    auto = lab_step("autograde", "grade every submitted notebook")
+    lab_step("collect", "range les rendus dans submitted/", source=True)
+    auto = lab_step("autograde", "corrige chaque copie rendue")
     every = lab_step("all", "collect, autograde, export, feedback, histogram", source=True)
     for step in (auto, every):
         step.add_argument("--jobs", type=int, default=os.cpu_count(),
-                          help="submissions graded at once (default: %(default)s, the cores)")
-        step.add_argument("--timeout", type=int, help="seconds per cell (default: the config)")
-        step.add_argument("--memory", type=_memory, default=grading.DEFAULT_MEMORY,
-                          help="address-space limit per submission, e.g. 6G (default)")
+                          help="copies corrigées à la fois (par défaut : %(default)s, les cœurs)")
+        step.add_argument("--timeout", type=int,
+                          help="secondes par cellule (par défaut : celles de la configuration)")
+        step.add_argument("--memory", type=_memory, default=_memory(DEFAULT_MEMORY),
+                          help=f"mémoire par copie, par ex. 6G (par défaut : {DEFAULT_MEMORY})")
         step.add_argument("--no-sandbox", action="store_true",
-                          help="run the kernels unconfined (trusted copies only; flagged)")
+                          help="noyaux sans bac à sable (copies de confiance seulement ; signalé)")
         step.add_argument("--resume", action="store_true",
-                          help="skip the copies already graded as they are now")
-    auto.add_argument("--student", action="append", default=[], help="only these students")
-    lab_step("export", "grades as CSV").add_argument("-o", "--output", help="CSV file")
-    lab_step("feedback", "HTML feedback per student")
-    lab_step("histogram", "PNG of the scores").add_argument("-o", "--output", help="PNG file")
+                          help="saute les copies déjà corrigées telles qu'elles sont")
+    auto.add_argument("--student", action="append", default=[], help="seulement ces étudiants")
+    lab_step("export", "les notes en CSV").add_argument("-o", "--output", help="fichier CSV")
+    lab_step("feedback", "une page HTML de retour par étudiant")
+    lab_step("histogram", "PNG de la distribution des notes").add_argument(
+        "-o", "--output", help="fichier PNG")
     grade.set_defaults(run=run, label=lambda args: f"grade {args.step}")
     return grade
 
 
 def _report(records: dict[str, dict], title: str) -> None:
     counts = Counter(r["status"] for r in records.values())
-    print(f"{title} : " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    print(f"{title} : " + ", ".join(f"{n} {STATUS_FR.get(status, status)}"
+                                    for status, n in sorted(counts.items())))
     for student, record in sorted(records.items()):
         if record.get("note") or record.get("flags") or record["status"] not in ("ok", "collected"):
-            label = "invalide" if record["status"] == "invalid" else record["status"]
+            label = STATUS_FR.get(record["status"], record["status"]).replace("(s)", "")
             extra = [record["note"]] if record.get("note") else []
             extra += [f"signalé : {'; '.join(record['flags'])}"] if record.get("flags") else []
             print(f"  {student} : {label}" + "".join(f" — {e}" for e in extra))
@@ -86,6 +97,8 @@ def _report(records: dict[str, dict], title: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one ``llmcours grade`` step; returns the exit status."""
+    from llmcours import grading
+
     root = Path(args.root).resolve() if args.root else grading.course_root()
     if args.step == "release":
         drift = grading.release(root, args.labs, check=args.check)
